@@ -1,0 +1,77 @@
+/* health: the node's HealthReport model; probes write it, the status socket and channel read it. */
+#ifndef CA_HEALTH_H
+#define CA_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cassandra_agent/v1/agent.pb-c.h"
+#include "config.h"
+#include "host.h"
+#include "nodetool_parse.h"
+
+#define HEALTH_EVENTS_MAX 200          /* events kept for `cassandra-agentctl events` */
+#define HEALTH_DISK_LOW_PERCENT 15.0   /* DISK_LOW below this share of free space */
+
+struct health;
+
+/* Documents the status socket serves, each cached until the model changes. */
+enum health_doc {
+	HEALTH_DOC_STATUS,  /* the HealthReport */
+	HEALTH_DOC_RING,    /* {"ring": [Peer...]} */
+	HEALTH_DOC_VERSION, /* {"agent_version", "cassandra_version"} */
+	HEALTH_DOC_EVENTS,  /* {"events": [{"at_unix_ms","kind","subject","message"}]} */
+	HEALTH_DOC_COUNT,
+};
+
+/* Called after an update that changed the state (a condition raised or cleared, a peer
+ * up or down, the unit state): the channel reports at once, systemd gets a new STATUS=. */
+typedef void (*health_change_cb)(void *data);
+
+/* Creates the model for `cfg` (copied what it needs). Returns 0 or -ENOMEM. */
+int health_new(const struct agent_config *cfg, struct health **out);
+void health_free(struct health *h);
+void health_set_change_cb(struct health *h, health_change_cb cb, void *data);
+/* Takes the node identity and data directories of a reloaded config. -ENOMEM. */
+int health_apply_config(struct health *h, const struct agent_config *cfg);
+
+/* Probe results. `err` is 0 or a negative errno with `errmsg` saying why. */
+void health_update_unit(struct health *h, int err, const char *errmsg, const char *active_state);
+void health_update_cql(struct health *h, int err, const char *errmsg, double latency_ms);
+void health_update_host(struct health *h, const struct host_sample *s);
+void health_update_disk(struct health *h, const char *path, int err, uint64_t total_bytes,
+			uint64_t free_bytes);
+/* Takes ownership of st->peers (st is zeroed). */
+void health_update_status(struct health *h, struct nt_status *st);
+void health_update_info(struct health *h, const struct nt_info *info);
+void health_update_version(struct health *h, const struct nt_version *v);
+void health_update_describecluster(struct health *h, const struct nt_describecluster *dc);
+/* Records the outcome of one nodetool call; a failure raises NODETOOL_FAILED for
+ * that subcommand until it succeeds again. */
+void health_update_nodetool(struct health *h, const char *subcommand, int err, const char *errmsg);
+
+/* Appends an event (kept: the last HEALTH_EVENTS_MAX) and logs it. */
+void health_event(struct health *h, const char *kind, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The JSON text of `doc` (no trailing newline), owned by the model and valid until the
+ * next update; *len gets its length. NULL on allocation failure. */
+const char *health_json(struct health *h, enum health_doc doc, size_t *len);
+
+/* One line for sd_notify STATUS= ("UN, ring 6/6 up, 0 conditions"); owned by the model. */
+const char *health_status_line(struct health *h);
+
+/* Builds the current HealthReport (its memory lives until `fn` returns) and calls `fn`.
+ * Returns 0 or -ENOMEM (then `fn` is not called). */
+int health_with_report(struct health *h, void (*fn)(void *data, const CassandraAgent__V1__HealthReport *r),
+		       void *data);
+
+/* The number of conditions raised now (for tests and STATUS=). */
+size_t health_condition_count(const struct health *h);
+
+/* The datacenters present in the current ring view (for rebuild's source-DC check):
+ * true when `dc` is one of them. */
+bool health_ring_has_datacenter(const struct health *h, const char *dc);
+
+#endif

@@ -1,0 +1,260 @@
+/* main: cassandra-agent's entry point; builds the modules in order, tears them down in reverse. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <uv.h>
+
+#include "config.h"
+#include "health.h"
+#include "log.h"
+#include "nodetool.h"
+#include "probes.h"
+#include "status_server.h"
+
+#define DEFAULT_CONFIG "/etc/cassandra-agent/agent.yaml"
+
+struct agent {
+	uv_loop_t loop;
+	const char *config_path;
+	struct agent_config *cfg;
+	struct health *health;
+	struct nodetool_runner *runner;
+	struct probes *probes;
+	struct status_server *status;
+	uv_signal_t sigterm, sigint, sighup;
+	uv_timer_t watchdog;
+	bool watchdog_on;
+	bool stopping;
+	char last_status[256];
+};
+
+static void notify_status(struct agent *a)
+{
+	const char *line = health_status_line(a->health);
+
+	if (strcmp(line, a->last_status) == 0)
+		return;
+	snprintf(a->last_status, sizeof a->last_status, "%s", line);
+	sd_notifyf(0, "STATUS=%s", line);
+}
+
+static void health_changed_cb(void *data)
+{
+	notify_status(data);
+}
+
+static void watchdog_cb(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	sd_notify(0, "WATCHDOG=1");
+	notify_status(a);
+}
+
+/* True for the commands SPEC section 8 reserves to privileged peers. */
+static bool command_is_privileged(int argc, char **argv)
+{
+	if (argc < 2)
+		return false;
+	return (strcmp(argv[0], "snapshot") == 0 && strcmp(argv[1], "take") == 0) ||
+	       (strcmp(argv[0], "maintenance") == 0 && (strcmp(argv[1], "pause") == 0 || strcmp(argv[1], "resume") == 0)) ||
+	       (strcmp(argv[0], "lease") == 0 && strcmp(argv[1], "release") == 0);
+}
+
+/* Commands beyond the read-only ones. Those whose issues have not landed answer so. */
+static char *status_command_cb(void *data, const struct status_peer *peer, int argc, char **argv)
+{
+	static const char *const later[] = {"lease", "snapshots", "certs", "config", NULL};
+	bool privileged = command_is_privileged(argc, argv);
+	bool known = privileged;
+	char buf[256];
+
+	(void)data;
+	for (int i = 0; later[i] && !known; i++)
+		known = argc == 1 && strcmp(argv[0], later[i]) == 0;
+	if (!known)
+		return NULL;
+	if (privileged && !peer->privileged)
+		snprintf(buf, sizeof buf,
+			 "{\"error\":\"%s %s: permission denied (needs root, the agent's user or the status group)\"}",
+			 argv[0], argv[1]);
+	else
+		snprintf(buf, sizeof buf, "{\"error\":\"%s: not implemented in this version\"}", argv[0]);
+	return strdup(buf);
+}
+
+static void agent_reload(struct agent *a)
+{
+	struct agent_config *cfg = calloc(1, sizeof *cfg);
+	char err[CONFIG_ERR_MAX];
+	int rc;
+
+	sd_notify(0, "RELOADING=1");
+	if (!cfg) {
+		log_err("main", "reload: out of memory; keeping the current config");
+		goto done;
+	}
+	rc = config_load(a->config_path, cfg, err, sizeof err);
+	if (rc < 0) {
+		log_err("main", "reload refused, keeping the current config: %s", err);
+		health_event(a->health, "config_reload_failed", a->config_path, "%s", err);
+		free(cfg);
+		goto done;
+	}
+	if (nodetool_runner_set_prefix(a->runner, (const char *const *)cfg->cassandra.nodetool.v) < 0 ||
+	    health_apply_config(a->health, cfg) < 0) {
+		log_err("main", "reload: out of memory; keeping the current config");
+		config_free(cfg);
+		free(cfg);
+		goto done;
+	}
+	if (strcmp(cfg->status.socket, a->cfg->status.socket) != 0)
+		log_notice("main", "status.socket changed to %s: takes effect at the next start", cfg->status.socket);
+	probes_apply_config(a->probes, cfg);
+	config_free(a->cfg);
+	free(a->cfg);
+	a->cfg = cfg;
+	health_event(a->health, "config_reloaded", a->config_path, "configuration reloaded");
+	log_info("main", "configuration reloaded from %s", a->config_path);
+done:
+	sd_notify(0, "READY=1");
+	notify_status(a);
+}
+
+static void agent_stop(struct agent *a)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	sd_notify(0, "STOPPING=1");
+	log_info("main", "stopping");
+	status_server_stop(a->status);
+	probes_stop(a->probes);
+	nodetool_runner_close(a->runner);
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_close((uv_handle_t *)&a->sighup, NULL);
+	uv_close((uv_handle_t *)&a->watchdog, NULL);
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+	struct agent *a = s->data;
+
+	if (signum == SIGHUP)
+		agent_reload(a);
+	else
+		agent_stop(a);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cassandra-agent [--config PATH] [--check-config] [--version]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct agent a = {0};
+	bool check_only = false;
+	char err[CONFIG_ERR_MAX];
+	uint64_t wd_usec = 0;
+	int c, rc;
+
+	a.config_path = DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a.config_path = optarg; break;
+		case 'C': check_only = true; break;
+		case 'V': printf("cassandra-agent %s\n", AGENT_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN); /* libuv writes with write(2); a gone peer must not kill us */
+	log_init(getenv("JOURNAL_STREAM") != NULL, getenv("CASSANDRA_AGENT_DEBUG") ? LOG_DEBUG : LOG_INFO);
+
+	a.cfg = calloc(1, sizeof *a.cfg);
+	if (!a.cfg)
+		return 1;
+	rc = config_load(a.config_path, a.cfg, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", err);
+		free(a.cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: ok\n", a.config_path);
+		config_free(a.cfg);
+		free(a.cfg);
+		return 0;
+	}
+
+	uv_loop_init(&a.loop);
+	if (health_new(a.cfg, &a.health) < 0 ||
+	    nodetool_runner_new(&a.loop, (const char *const *)a.cfg->cassandra.nodetool.v, &a.runner) < 0) {
+		log_err("main", "out of memory");
+		return 1;
+	}
+	health_set_change_cb(a.health, health_changed_cb, &a);
+	rc = status_server_start(&a.loop, a.cfg->status.socket, a.cfg->status.group, a.health, &a.status, err,
+				 sizeof err);
+	if (rc < 0) {
+		log_err("main", "status socket: %s", err);
+		nodetool_runner_close(a.runner);
+		uv_run(&a.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&a.loop);
+		health_free(a.health);
+		config_free(a.cfg);
+		free(a.cfg);
+		return 1;
+	}
+	status_server_set_command_fn(a.status, status_command_cb, &a);
+	if (probes_start(&a.loop, a.cfg, a.health, a.runner, &a.probes) < 0) {
+		log_err("main", "out of memory");
+		return 1;
+	}
+
+	uv_signal_init(&a.loop, &a.sigterm);
+	uv_signal_init(&a.loop, &a.sigint);
+	uv_signal_init(&a.loop, &a.sighup);
+	a.sigterm.data = a.sigint.data = a.sighup.data = &a;
+	uv_signal_start(&a.sigterm, signal_cb, SIGTERM);
+	uv_signal_start(&a.sigint, signal_cb, SIGINT);
+	uv_signal_start(&a.sighup, signal_cb, SIGHUP);
+	uv_timer_init(&a.loop, &a.watchdog);
+	a.watchdog.data = &a;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		uint64_t half_ms = wd_usec / 2000;
+
+		uv_timer_start(&a.watchdog, watchdog_cb, half_ms ? half_ms : 1, half_ms ? half_ms : 1);
+	}
+
+	log_info("main", "cassandra-agent %s started; status socket %s", AGENT_VERSION, a.cfg->status.socket);
+	sd_notifyf(0, "READY=1\nSTATUS=%s", health_status_line(a.health));
+
+	uv_run(&a.loop, UV_RUN_DEFAULT);
+
+	rc = uv_loop_close(&a.loop);
+	if (rc != 0)
+		log_err("main", "event loop closed with handles still open: %s", uv_strerror(rc));
+	health_free(a.health);
+	config_free(a.cfg);
+	free(a.cfg);
+	log_info("main", "stopped");
+	return rc == 0 ? 0 : 1;
+}
