@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""Benchmark (prints figures, asserts nothing): the agent's memory and CPU, and status replies/s.
+
+1. RSS and private dirty memory (/proc/PID/smaps_rollup) after SECONDS with a 100-node and a
+   1000-node ring (nodetool every 5 s, probes every 5 s).
+2. CPU time used over SECONDS idle (default intervals: probes 5 s, nodetool 30 s).
+3. `status` replies per second over the socket with 8 concurrent clients while every
+   nodetool call hangs.
+
+Usage: footprint.py [--seconds 60] [--load-seconds 10]; BUILD_ROOT names the build dir.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import BUILD_ROOT, DOUBLES, Env, wait_for  # noqa: E402
+
+
+def make_state(n, path):
+    with open(os.path.join(DOUBLES, "cluster-6.json")) as f:
+        st = json.load(f)
+    tmpl = st["nodes"][0]
+    nodes = []
+    for i in range(n):
+        dc = "dc%d" % (1 + i % 2)
+        node = dict(tmpl, snapshots=[], address="10.%d.%d.%d" % (1 + i % 2, (i // 250) % 250, 1 + i % 250),
+                    datacenter=dc, rack="rack%d" % (1 + (i // 2) % 3),
+                    host_id="%08x-0000-4000-8000-%012x" % (i, i), load_bytes=1_500_000_000 + i)
+        nodes.append(node)
+    nodes[0]["address"] = "10.0.1.11"
+    st["nodes"] = nodes
+    with open(path, "w") as f:
+        json.dump(st, f)
+
+
+def memory(pid):
+    vals = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].endswith(":"):
+                vals[parts[0][:-1]] = int(parts[1])
+    return vals.get("Rss", 0), vals.get("Private_Dirty", 0)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+def run_ring(n, seconds):
+    tmp = tempfile.mkdtemp()
+    state = os.path.join(tmp, "state.json")
+    make_state(n, state)
+    env = Env(state_file=state)
+    try:
+        env.write_config(probe="5s", nodetool_interval="5s", nodetool_timeout="20s")
+        env.start_agent()
+        wait_for(lambda: len(env.status()["ring"]) == n, 60, "%d-node ring" % n)
+        time.sleep(seconds)
+        rss, dirty = memory(env.agent.pid)
+        size = len(json.dumps(env.status()))
+        print("ring %5d nodes: RSS %6.2f MiB, private dirty %5.2f MiB after %d s (status JSON %d bytes)"
+              % (n, rss / 1024, dirty / 1024, seconds, size))
+    finally:
+        env.close()
+
+
+def run_idle(seconds):
+    env = Env()
+    try:
+        env.write_config(probe="5s", nodetool_interval="30s", nodetool_timeout="60s")
+        env.start_agent()
+        wait_for(lambda: len(env.status()["ring"]) == 6, 30, "ring")
+        c0, t0 = cpu_seconds(env.agent.pid), time.monotonic()
+        time.sleep(seconds)
+        c1, t1 = cpu_seconds(env.agent.pid), time.monotonic()
+        print("idle CPU (6-node ring, default intervals): %.3f s over %.0f s = %.3f %%"
+              % (c1 - c0, t1 - t0, 100 * (c1 - c0) / (t1 - t0)))
+    finally:
+        env.close()
+
+
+def run_load(seconds):
+    env = Env()
+    try:
+        env.edit_state(lambda st: st.update(faults={"*": {"mode": "hang"}}))
+        env.write_config(probe="5s", nodetool_interval="1s", nodetool_timeout="60s")
+        env.start_agent()
+        time.sleep(1)
+        out = subprocess.run([os.path.join(BUILD_ROOT, "tests", "status_load"), env.socket, "8", str(seconds)],
+                             capture_output=True, text=True, timeout=seconds + 30)
+        print("status load while nodetool hangs: " + out.stdout.strip() + out.stderr.strip())
+    finally:
+        env.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--load-seconds", type=int, default=10)
+    a = ap.parse_args()
+    print("cassandra-agent footprint benchmark (%s)" % os.path.join(BUILD_ROOT, "cassandra-agent"))
+    run_ring(100, a.seconds)
+    run_ring(1000, a.seconds)
+    run_idle(a.seconds)
+    run_load(a.load_seconds)
+
+
+if __name__ == "__main__":
+    main()
