@@ -264,6 +264,20 @@ static void print_status(json_t *r)
 		human_bytes(total, b, sizeof b);
 		printf("  %-18s %s free of %s (%.1f%%)\n", jstr(d, "path"), a, b, total > 0 ? free_b * 100 / total : 0);
 	}
+	json_t *ctl = json_object_get(r, "controller");
+
+	if (json_is_object(ctl) && jstr(ctl, "address")[0]) {
+		print_time((int64_t)jnum(ctl, "connected_since_unix_ms"), a, sizeof a);
+		print_time((int64_t)jnum(ctl, "last_report_unix_ms"), b, sizeof b);
+		printf("Controller\n");
+		printf("  %-18s %s\n", "Address", jstr(ctl, "address"));
+		if (json_is_true(json_object_get(ctl, "connected")))
+			printf("  %-18s connected since %s, last report %s\n", "Session", a, b);
+		else
+			printf("  %-18s disconnected\n", "Session");
+		printf("  %-18s %.0f\n", "Reconnects", jnum(ctl, "reconnects"));
+		printf("  %-18s %s\n", "Last error", jstr(ctl, "last_error")[0] ? jstr(ctl, "last_error") : "-");
+	}
 	printf("Conditions (%zu)\n", json_array_size(conds));
 	json_array_foreach(conds, i, c) {
 		print_time((int64_t)jnum(c, "since_unix_ms"), t, sizeof t);

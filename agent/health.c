@@ -79,6 +79,8 @@ struct health {
 	struct nodetool_failure nodetool_failures[8];
 	size_t n_nodetool_failures;
 
+	struct health_controller controller;
+
 	/* derived */
 	struct condition *conds;
 	size_t n_conds, cap_conds;
@@ -497,6 +499,19 @@ void health_update_nodetool(struct health *h, const char *subcommand, int err, c
 	health_updated(h, changed);
 }
 
+void health_update_controller(struct health *h, const struct health_controller *c)
+{
+	bool changed = h->controller.connected != c->connected;
+
+	if (changed)
+		health_event(h, c->connected ? "controller_connected" : "controller_disconnected", c->address, "%s",
+			     c->connected ? "session established" : c->last_error);
+	h->controller = *c;
+	/* Only a connect or disconnect is a state change worth an immediate report. */
+	h->generation++;
+	(void)changed;
+}
+
 size_t health_condition_count(const struct health *h)
 {
 	return h->n_conds;
@@ -614,6 +629,19 @@ static CassandraAgent__V1__Peer **build_ring(struct health *h, struct arena *a)
 	return ring;
 }
 
+void health_node_identity(struct health *h, CassandraAgent__V1__NodeIdentity *node)
+{
+	const struct nt_peer *self = self_peer(h);
+
+	node->host_id = h->info.host_id;
+	node->address = self ? (char *)self->address : h->native_address;
+	node->datacenter = h->datacenter;
+	node->rack = h->rack;
+	node->cluster_name = h->cluster_name;
+	node->cassandra_version = h->version.release_version;
+	node->hostname = h->hostname;
+}
+
 static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct arena *a)
 {
 	CassandraAgent__V1__HealthReport *r =
@@ -624,17 +652,19 @@ static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct a
 		ARENA_NEW(a, CassandraAgent__V1__CassandraState, CASSANDRA_AGENT__V1__CASSANDRA_STATE__INIT);
 	CassandraAgent__V1__HostState *hs =
 		ARENA_NEW(a, CassandraAgent__V1__HostState, CASSANDRA_AGENT__V1__HOST_STATE__INIT);
-	const struct nt_peer *self = self_peer(h);
+	CassandraAgent__V1__ControllerState *ctl =
+		ARENA_NEW(a, CassandraAgent__V1__ControllerState, CASSANDRA_AGENT__V1__CONTROLLER_STATE__INIT);
 
-	if (!r || !node || !cs || !hs)
+	if (!r || !node || !cs || !hs || !ctl)
 		return NULL;
-	node->host_id = h->info.host_id;
-	node->address = self ? (char *)self->address : h->native_address;
-	node->datacenter = h->datacenter;
-	node->rack = h->rack;
-	node->cluster_name = h->cluster_name;
-	node->cassandra_version = h->version.release_version;
-	node->hostname = h->hostname;
+	ctl->connected = h->controller.connected;
+	ctl->connected_since_unix_ms = h->controller.connected_since_unix_ms;
+	ctl->last_report_unix_ms = h->controller.last_report_unix_ms;
+	ctl->reconnects = h->controller.reconnects;
+	ctl->last_error = h->controller.last_error;
+	ctl->address = h->controller.address;
+	r->controller = ctl;
+	health_node_identity(h, node);
 	r->node = node;
 	r->collected_at_unix_ms = now_unix_ms();
 	r->agent_version = (char *)AGENT_VERSION;

@@ -51,6 +51,24 @@ void health_update_describecluster(struct health *h, const struct nt_describeclu
  * that subcommand until it succeeds again. */
 void health_update_nodetool(struct health *h, const char *subcommand, int err, const char *errmsg);
 
+/* The controller connection as the channel sees it (SPEC section 7, ControllerState). */
+struct health_controller {
+	bool enabled;
+	bool connected;
+	int64_t connected_since_unix_ms;
+	int64_t last_report_unix_ms;
+	uint32_t reconnects;
+	char last_error[256];
+	char address[256];
+};
+
+/* Records the controller connection state; a connect or disconnect counts as a change. */
+void health_update_controller(struct health *h, const struct health_controller *c);
+
+/* Fills `node` with this node's identity (strings owned by the model, valid until the next
+ * update). */
+void health_node_identity(struct health *h, CassandraAgent__V1__NodeIdentity *node);
+
 /* Appends an event (kept: the last HEALTH_EVENTS_MAX) and logs it. */
 void health_event(struct health *h, const char *kind, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -5,10 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "command_store.h"
 #include "config.h"
+#include "controller.h"
+#include "dispatch.h"
 #include "health.h"
 #include "log.h"
 #include "nodetool.h"
@@ -25,6 +29,9 @@ struct agent {
 	struct nodetool_runner *runner;
 	struct probes *probes;
 	struct status_server *status;
+	struct command_store *store;
+	struct dispatch *dispatch;
+	struct controller *controller;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog;
 	bool watchdog_on;
@@ -44,7 +51,53 @@ static void notify_status(struct agent *a)
 
 static void health_changed_cb(void *data)
 {
-	notify_status(data);
+	struct agent *a = data;
+
+	notify_status(a);
+	controller_report_soon(a->controller);
+}
+
+static int send_update_cb(void *data, const CassandraAgent__V1__CommandUpdate *u)
+{
+	struct agent *a = data;
+
+	return a->controller ? controller_send_update(a->controller, u) : 0;
+}
+
+static void command_cb(void *data, const CassandraAgent__V1__Command *cmd)
+{
+	struct agent *a = data;
+
+	dispatch_command(a->dispatch, cmd);
+}
+
+/* The controller channel, its command journal and the dispatcher (controller: set). */
+static int agent_start_channel(struct agent *a)
+{
+	char err[512];
+	struct timespec ts;
+	struct dispatch_deps deps = {0};
+	struct controller_hooks hooks = {.command = command_cb, .data = a};
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = command_store_open(&a->loop, a->cfg->state_directory, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+				&a->store, err, sizeof err);
+	if (rc < 0) {
+		log_err("main", "command journal: %s", err);
+		return rc;
+	}
+	deps.loop = &a->loop;
+	deps.store = a->store;
+	deps.runner = a->runner;
+	deps.health = a->health;
+	deps.cfg = a->cfg;
+	deps.send_update = send_update_cb;
+	deps.send_data = a;
+	if (dispatch_new(&deps, &a->dispatch) < 0 ||
+	    controller_start(&a->loop, a->cfg, a->health, a->store, &hooks, &a->controller) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 static void watchdog_cb(uv_timer_t *t)
@@ -115,6 +168,13 @@ static void agent_reload(struct agent *a)
 	if (strcmp(cfg->status.socket, a->cfg->status.socket) != 0)
 		log_notice("main", "status.socket changed to %s: takes effect at the next start", cfg->status.socket);
 	probes_apply_config(a->probes, cfg);
+	if (cfg->controller.enabled != a->cfg->controller.enabled)
+		log_notice("main", "controller %s: takes effect at the next start",
+			   cfg->controller.enabled ? "added" : "removed");
+	if (a->controller && cfg->controller.enabled)
+		controller_reload(a->controller, cfg);
+	if (a->dispatch)
+		dispatch_set_config(a->dispatch, cfg);
 	config_free(a->cfg);
 	free(a->cfg);
 	a->cfg = cfg;
@@ -134,7 +194,10 @@ static void agent_stop(struct agent *a)
 	log_info("main", "stopping");
 	status_server_stop(a->status);
 	probes_stop(a->probes);
+	dispatch_close(a->dispatch);
+	controller_stop(a->controller);
 	nodetool_runner_close(a->runner);
+	command_store_close(a->store);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sighup, NULL);
@@ -242,6 +305,16 @@ int main(int argc, char **argv)
 		uint64_t half_ms = wd_usec / 2000;
 
 		uv_timer_start(&a.watchdog, watchdog_cb, half_ms ? half_ms : 1, half_ms ? half_ms : 1);
+	}
+
+	if (a.cfg->controller.enabled && agent_start_channel(&a) < 0) {
+		agent_stop(&a);
+		uv_run(&a.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&a.loop);
+		health_free(a.health);
+		config_free(a.cfg);
+		free(a.cfg);
+		return 1;
 	}
 
 	log_info("main", "cassandra-agent %s started; status socket %s", AGENT_VERSION, a.cfg->status.socket);

@@ -135,7 +135,12 @@ class Env:
         return sum(1 for l in lines if sub is None or (len(l) > 2 and l[2] == sub))
 
     # ---- agent ---------------------------------------------------------------------
-    def config_text(self, probe="1s", nodetool_interval="1s", nodetool_timeout="3s", extra=""):
+    def config_text(self, probe="1s", nodetool_interval="1s", nodetool_timeout="3s", extra="", controller=None,
+                    report_interval="30s"):
+        """controller: dict(address=, ca=, cert=, key=) adds a controller section."""
+        if controller:
+            extra += ("\ncontroller:\n  address: {address}\n  ca: {ca}\n  cert: {cert}\n  key: {key}\n"
+                      "  report_interval: {ri}\n").format(ri=report_interval, **controller)
         return """# integration test config
 node: {{ datacenter: dc1, rack: rack1 }}
 cassandra:
@@ -154,6 +159,7 @@ state_directory: {dir}
            nodetool_interval=nodetool_interval, sock=self.socket, dir=self.dir, extra=extra)
 
     def write_config(self, **kw):
+        self.config_kw = kw
         with open(os.path.join(self.dir, "agent.yaml"), "w") as f:
             f.write(self.config_text(**kw))
 
@@ -163,6 +169,8 @@ state_directory: {dir}
         env["NOTIFY_SOCKET"] = self.notify.path
         env.pop("JOURNAL_STREAM", None)
         env.update(extra_env or {})
+        if getattr(self, "agent_logf", None):
+            self.agent_logf.close()
         self.agent_logf = open(self.agent_log, "a")
         argv = [AGENT, "--config", self.config]
         if os.environ.get("AGENT_WRAPPER"):
