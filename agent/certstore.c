@@ -835,11 +835,15 @@ int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) *chain, STACK_OF(X
 		return fail(err, errlen, -EKEYREJECTED, "the private key does not match the node certificate (%s)",
 			    subject_label(leaf, subj, sizeof subj));
 	}
-	if (!trust || sk_X509_num(trust) == 0)
+	if (trust && sk_X509_num(trust) == 0)
 		return fail(err, errlen, -ENODATA, "no trust set to verify the certificate chain against");
-	rc = verify_chain(leaf, chain, trust, now, err, errlen);
-	if (rc < 0)
-		return rc;
+	if (trust) {
+		rc = verify_chain(leaf, chain, trust, now, err, errlen);
+		if (rc < 0)
+			return rc;
+	} else if (warn(warnings, "the certificate chain was not verified: no trust set given") < 0) {
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	}
 	if (policy && ((policy->node_address && *policy->node_address) ||
 		       (policy->node_hostname && *policy->node_hostname))) {
 		if (!san_matches(leaf, policy->node_address) && !san_matches(leaf, policy->node_hostname)) {

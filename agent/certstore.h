@@ -120,8 +120,9 @@ int certstore_validate_cas(STACK_OF(X509) *cas, const struct certstore_policy *p
  * for a Java truststore, so an intermediate in `trust` anchors too). Refused: no key or empty
  * chain (-EINVAL / -ENODATA); a chain certificate expired or not yet valid (-EKEYEXPIRED);
  * key not matching the leaf, weak key (see certstore_validate_cas), a chain that does not
- * verify to `trust` at policy->now (-EKEYREJECTED, with OpenSSL's reason), an empty or NULL
- * `trust` (-ENODATA); SAN mismatch when policy->require_san (-EKEYREJECTED).
+ * verify to `trust` at policy->now (-EKEYREJECTED, with OpenSSL's reason), an empty `trust`
+ * (-ENODATA); SAN mismatch when policy->require_san (-EKEYREJECTED). A NULL `trust` skips
+ * the chain verification (the caller has no trust set; a warning says so).
  * Warnings: SAN holding neither policy->node_address nor ->node_hostname (only checked when
  * one is set; SAN entries only, never the subject CN), an extendedKeyUsage without
  * serverAuth or clientAuth (both needed for internode mutual TLS), expiring soon.
