@@ -318,6 +318,9 @@ static int daemon_command(const char *socket_path, bool json_out, int argc, char
 		}
 		o += (size_t)n;
 	}
+	/* The human ring table shows conditions too: they come with the status document. */
+	if (!json_out && strcmp(line, "ring") == 0)
+		snprintf(line, sizeof line, "status");
 	reply = socket_request(socket_path, line);
 	if (!reply)
 		return EXIT_FAILED;
@@ -337,7 +340,7 @@ static int daemon_command(const char *socket_path, bool json_out, int argc, char
 	} else if (strcmp(argv[0], "status") == 0) {
 		print_status(doc);
 	} else if (strcmp(argv[0], "ring") == 0) {
-		print_ring(json_object_get(doc, "ring"), NULL);
+		print_ring(json_object_get(doc, "ring"), json_object_get(doc, "conditions"));
 	} else if (strcmp(argv[0], "events") == 0) {
 		print_events(doc);
 	} else if (strcmp(argv[0], "version") == 0) {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ struct controller {
 	bool stopping;
 	unsigned attempt;
 	uint64_t last_report_ms;
+	char tls_stamp[512];   /* mtimes and sizes of the TLS files the current context was built from */
 	struct health_controller state;
 };
 
@@ -503,6 +505,22 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	conn_pump(k);
 }
 
+/* A fingerprint of the TLS files (path, mtime, size) to notice a replaced file on SIGHUP. */
+static void tls_files_stamp(const struct agent_config *cfg, char *out, size_t len)
+{
+	const char *files[3] = {cfg->controller.ca, cfg->controller.cert, cfg->controller.key};
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < 3 && o < len; i++) {
+		struct stat st = {0};
+
+		stat(files[i], &st);
+		o += (size_t)snprintf(out + o, len - o, "%s:%lld.%09ld:%lld;", files[i], (long long)st.st_mtim.tv_sec,
+				      st.st_mtim.tv_nsec, (long long)st.st_size);
+	}
+}
+
 /* Builds the SSL_CTX from the files named in the config (read at every attempt). */
 static SSL_CTX *make_ssl_ctx(const struct agent_config *cfg, char *err, size_t errlen)
 {
@@ -625,6 +643,7 @@ static void connect_attempt(struct controller *c)
 	if (c->ssl_ctx)
 		SSL_CTX_free(c->ssl_ctx);
 	c->ssl_ctx = ctx;
+	tls_files_stamp(c->cfg, c->tls_stamp, sizeof c->tls_stamp);
 	k = calloc(1, sizeof *k);
 	if (!k) {
 		schedule_reconnect(c);
@@ -808,15 +827,32 @@ int controller_start(uv_loop_t *loop, const struct agent_config *cfg, struct hea
 void controller_reload(struct controller *c, const struct agent_config *cfg)
 {
 	const struct agent_config *old = c->cfg;
-	bool changed = strcmp(old->controller.address, cfg->controller.address) != 0 ||
-		       strcmp(old->controller.ca, cfg->controller.ca) != 0 ||
-		       strcmp(old->controller.cert, cfg->controller.cert) != 0 ||
-		       strcmp(old->controller.key, cfg->controller.key) != 0;
+	char stamp[sizeof c->tls_stamp];
+	bool changed;
+
+	/* A new address or a replaced CA, certificate or key file: reconnect with it. */
+	tls_files_stamp(cfg, stamp, sizeof stamp);
+	changed = strcmp(old->controller.address, cfg->controller.address) != 0 || strcmp(stamp, c->tls_stamp) != 0;
 
 	c->cfg = cfg;
 	uv_timer_start(&c->report_timer, report_timer_cb, cfg->controller.report_interval_ms,
 		       cfg->controller.report_interval_ms);
-	if (changed && c->conn) {
+	if (changed && c->conn && c->conn->state == CONN_SESSION) {
+		char err[sizeof c->state.last_error];
+		SSL_CTX *ctx = make_ssl_ctx(cfg, err, sizeof err);
+
+		if (!ctx) {
+			/* Keep the working session on the material it has; say why. */
+			log_err("controller", "new TLS material refused, keeping the current session: %s", err);
+			snprintf(c->state.last_error, sizeof c->state.last_error, "reload refused: %s", err);
+			health_event(c->health, "controller_reload_refused", cfg->controller.address, "%s", err);
+			publish_state(c);
+			return;
+		}
+		SSL_CTX_free(ctx);
+		c->attempt = 0;
+		conn_fail(c->conn, "controller settings changed; reconnecting");
+	} else if (changed && c->conn) {
 		c->attempt = 0;
 		conn_fail(c->conn, "controller settings changed; reconnecting");
 	}

@@ -46,8 +46,9 @@ int controller_send_update(struct controller *c, const CassandraAgent__V1__Comma
 /* Asks for a HealthReport now (coalesced; health is never queued while disconnected). */
 void controller_report_soon(struct controller *c);
 
-/* Takes a reloaded config: the next connection uses its address and TLS files; a changed
- * address or TLS file closes the current session so the new material is used. */
+/* Takes a reloaded config (SIGHUP): a changed address, or a CA, certificate or key file
+ * replaced since the session's TLS context was built (path, mtime or size differ), closes
+ * the session and reconnects with the new material at once. */
 void controller_reload(struct controller *c, const struct agent_config *cfg);
 
 /* True while a session (after Welcome) is up. */

@@ -110,6 +110,27 @@ class AgentLifecycle(unittest.TestCase):
         self.env.agent.send_signal(signal.SIGHUP)
         wait_for(lambda: self.env.status()["node"]["rack"] == "rack3", 5, "new rack after reload")
 
+    def test_watchdog_is_kicked_at_half_the_interval(self):
+        self.env.start_agent(extra_env={"WATCHDOG_USEC": "400000"})
+        self.env.notify.messages.clear()
+        time.sleep(1.5)
+        self.env.notify.poll()
+        kicks = self.env.notify.messages.count("WATCHDOG=1")
+        self.assertGreaterEqual(kicks, 5)  # every 200 ms
+        self.assertLessEqual(kicks, 9)
+
+    def test_socket_gets_the_configured_group(self):
+        import grp
+        self.env.write_config(extra="")
+        with open(self.env.config) as f:
+            text = f.read().replace('group: ""', "group: daemon")
+        with open(self.env.config, "w") as f:
+            f.write(text)
+        self.env.start_agent()
+        st = os.stat(self.env.socket)
+        self.assertEqual(st.st_gid, grp.getgrnam("daemon").gr_gid)
+        self.assertEqual(st.st_mode & 0o777, 0o660)
+
     def test_sigterm_sends_stopping_and_exits_zero(self):
         self.env.start_agent()
         wait_for(lambda: len(self.env.status()["ring"]) == 6, 10, "ring")

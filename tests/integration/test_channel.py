@@ -218,6 +218,46 @@ class Reconnect(ChannelCase):
         self.assertIsNone(self.env.agent.poll())
 
 
+class CertificateReload(ChannelCase):
+    def copy_agent_identity(self, pem, key):
+        shutil.copy(pem, os.path.join(self.env.dir, "agent.pem"))
+        shutil.copy(key, os.path.join(self.env.dir, "agent.key"))
+
+    def start_with_copied_identity(self):
+        self.copy_agent_identity(cert("agent.pem"), cert("agent.key"))
+        self.env.write_config(controller=dict(address="127.0.0.1:%d" % self.ctl.port, ca=cert("ca.pem"),
+                                              cert=os.path.join(self.env.dir, "agent.pem"),
+                                              key=os.path.join(self.env.dir, "agent.key")))
+        self.env.start_agent()
+        return self.ctl.wait("hello", timeout=10)
+
+    def test_sighup_with_a_replaced_certificate_reconnects_with_it(self):
+        first = self.start_with_copied_identity()
+        time.sleep(1.1)  # a visibly different mtime
+        self.copy_agent_identity(cert("node1-chain.pem"), cert("node1.key"))
+        since = int(time.time() * 1000)
+        self.env.agent.send_signal(signal.SIGHUP)
+        hello = self.ctl.wait("hello", timeout=15, since=since)
+        self.assertGreater(hello["_conn"], first["_conn"])
+
+    def test_garbage_certificate_is_refused_on_sighup_and_the_session_kept_then_a_fix_is_taken(self):
+        first = self.start_with_copied_identity()
+        with open(os.path.join(self.env.dir, "agent.pem"), "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n")
+        self.env.agent.send_signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda c: c if "reload refused" in c["last_error"] else None)(self.controller_status()),
+                      10, "reload refused")
+        self.assertTrue(st["connected"])
+        self.assertEqual(len(self.ctl.connections()), 1)
+        self.assertEqual(self.ctl.connections()[0]["conn"], first["_conn"])
+        time.sleep(1.1)
+        self.copy_agent_identity(cert("node1-chain.pem"), cert("node1.key"))
+        since = int(time.time() * 1000)
+        self.env.agent.send_signal(signal.SIGHUP)
+        hello = self.ctl.wait("hello", timeout=15, since=since)
+        self.assertGreater(hello["_conn"], first["_conn"])
+
+
 class BadFrames(ChannelCase):
     def reconnected_after(self, payload, why):
         self.start_agent()
