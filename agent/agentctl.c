@@ -300,6 +300,21 @@ static void print_events(json_t *r)
 	}
 }
 
+static void print_snapshots(json_t *r)
+{
+	size_t i;
+	json_t *t;
+	char when[32], size[32];
+
+	printf("%-40s  %-20s  %-12s  %-6s  %s\n", "Tag", "Created", "True size", "Tables", "Owner");
+	json_array_foreach(json_object_get(r, "snapshots"), i, t) {
+		print_time((int64_t)jnum(t, "created_unix_ms"), when, sizeof when);
+		human_bytes(jnum(t, "true_size_bytes"), size, sizeof size);
+		printf("%-40s  %-20s  %-12s  %-6.0f  %s%s\n", jstr(t, "tag"), when, size, jnum(t, "tables"), jstr(t, "owner"),
+		       json_is_true(json_object_get(t, "kept_as_newest")) ? " (newest good, kept)" : "");
+	}
+}
+
 static int daemon_command(const char *socket_path, bool json_out, int argc, char **argv)
 {
 	char line[4096];
@@ -343,6 +358,10 @@ static int daemon_command(const char *socket_path, bool json_out, int argc, char
 		print_ring(json_object_get(doc, "ring"), json_object_get(doc, "conditions"));
 	} else if (strcmp(argv[0], "events") == 0) {
 		print_events(doc);
+	} else if (strcmp(argv[0], "snapshots") == 0) {
+		print_snapshots(doc);
+	} else if (strcmp(argv[0], "snapshot") == 0) {
+		printf("%s\n", jstr(doc, "message"));
 	} else if (strcmp(argv[0], "version") == 0) {
 		printf("agent     %s\ncassandra %s\n", jstr(doc, "agent_version"), jstr(doc, "cassandra_version"));
 	} else {

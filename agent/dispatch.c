@@ -16,15 +16,29 @@
 #include <utlist.h>
 
 #include "log.h"
+#include "snapshot_plan.h"
 
 #define ST(x) CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_##x
+
+enum job_type { JOB_NODETOOL, JOB_TAKE_SNAPSHOT, JOB_CLEAR_SNAPSHOT };
+
+/* Where a command came from: the controller (statuses go to send_update) or the status
+ * socket (the final status goes to local_cb; nothing goes to the controller). */
+struct origin {
+	dispatch_local_cb local_cb;
+	void *local_data;
+};
 
 struct job {
 	struct job *prev, *next;
 	struct dispatch *d;
+	enum job_type type;
+	struct origin origin;
 	char *id;
 	char *kind;
-	char **argv;          /* nodetool subcommand and arguments, NULL-terminated */
+	char **argv;          /* JOB_NODETOOL: subcommand and arguments, NULL-terminated */
+	char tag[80];         /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
+	bool force;           /* JOB_CLEAR_SNAPSHOT */
 	bool long_running;
 	bool accepted_durable;
 };
@@ -62,11 +76,24 @@ static void maybe_free(struct dispatch *d)
 		free(d);
 }
 
-static void send_status(struct dispatch *d, const char *id, CassandraAgent__V1__CommandStatus st, const char *msg,
-			const uint8_t *out, size_t out_len)
+static bool status_is_final(CassandraAgent__V1__CommandStatus st)
+{
+	return st == ST(SUCCEEDED) || st == ST(FAILED) || st == ST(REJECTED);
+}
+
+/* Sends a status to where the command came from. */
+static void send_status(struct dispatch *d, const struct origin *o, const char *id,
+			CassandraAgent__V1__CommandStatus st, const char *msg, const uint8_t *out, size_t out_len)
 {
 	CassandraAgent__V1__CommandUpdate u = CASSANDRA_AGENT__V1__COMMAND_UPDATE__INIT;
 
+	if (o && o->local_cb) {
+		if (status_is_final(st)) {
+			command_store_mark_delivered(d->deps.store, id);
+			o->local_cb(o->local_data, st, msg ? msg : "");
+		}
+		return;
+	}
 	u.id = (char *)id;
 	u.status = st;
 	u.message = (char *)(msg ? msg : "");
@@ -179,6 +206,7 @@ static void run_next(struct dispatch *d);
 
 struct final_ctx {
 	struct dispatch *d;
+	struct origin origin;
 	char *id;
 	CassandraAgent__V1__CommandStatus status;
 	char *message;
@@ -193,7 +221,7 @@ static void final_synced_cb(void *data, int err)
 
 	(void)err; /* not durable: still sent; a repeat after a crash reports "interrupted" */
 	if (!d->closing)
-		send_status(d, f->id, f->status, f->message, f->output, f->output_len);
+		send_status(d, &f->origin, f->id, f->status, f->message, f->output, f->output_len);
 	free(f->id);
 	free(f->message);
 	free(f->output);
@@ -203,13 +231,14 @@ static void final_synced_cb(void *data, int err)
 }
 
 /* Stores a final status and sends it once it is durable. */
-static void finish(struct dispatch *d, const char *id, const char *kind, CassandraAgent__V1__CommandStatus st,
-		   const char *msg, const uint8_t *out, size_t out_len)
+static void finish(struct dispatch *d, const struct origin *o, const char *id, const char *kind,
+		   CassandraAgent__V1__CommandStatus st, const char *msg, const uint8_t *out, size_t out_len)
 {
 	struct final_ctx *f = calloc(1, sizeof *f);
 
 	if (f) {
 		f->d = d;
+		f->origin = *o;
 		f->id = strdup(id);
 		f->status = st;
 		f->message = strdup(msg);
@@ -229,7 +258,7 @@ static void finish(struct dispatch *d, const char *id, const char *kind, Cassand
 			free(f->output);
 			free(f);
 		}
-		send_status(d, id, st, msg, out, out_len);
+		send_status(d, o, id, st, msg, out, out_len);
 	}
 }
 
@@ -246,7 +275,7 @@ static void nodetool_done_cb(void *data, const struct nodetool_result *res)
 	else
 		snprintf(msg, sizeof msg, "nodetool %s: %s", j->argv[0], res->errtext);
 	if (res->err != -ECANCELED)
-		finish(d, j->id, j->kind, res->err ? ST(FAILED) : ST(SUCCEEDED), msg, (const uint8_t *)res->out,
+		finish(d, &j->origin, j->id, j->kind, res->err ? ST(FAILED) : ST(SUCCEEDED), msg, (const uint8_t *)res->out,
 		       res->out_len);
 	job_free(j);
 	if (d->closing) {
@@ -256,29 +285,75 @@ static void nodetool_done_cb(void *data, const struct nodetool_result *res)
 	run_next(d);
 }
 
-static void run_next(struct dispatch *d)
+static void snapshot_done_cb(void *data, int err, const char *message, const char *tag)
 {
-	struct job *j = d->queue;
+	struct job *j = data;
+	struct dispatch *d = j->d;
+	char msg[384];
+
+	d->running = NULL;
+	if (err != -ECANCELED) {
+		if (err == 0)
+			snprintf(msg, sizeof msg, "snapshot %s %s", tag, j->type == JOB_TAKE_SNAPSHOT ? "taken" : "cleared");
+		else
+			snprintf(msg, sizeof msg, "snapshot %s: %s", tag, message);
+		finish(d, &j->origin, j->id, j->kind, err ? ST(FAILED) : ST(SUCCEEDED), msg, (const uint8_t *)tag,
+		       strlen(tag));
+	}
+	job_free(j);
+	if (d->closing) {
+		maybe_free(d);
+		return;
+	}
+	run_next(d);
+}
+
+/* Starts job `j`; returns 0, or a negative errno with `err` filled (nothing started). */
+static int job_start(struct dispatch *d, struct job *j, char *err, size_t errlen)
+{
 	uint64_t timeout;
 	int rc;
 
-	if (d->running || d->closing || !j || !j->accepted_durable)
-		return;
-	DL_DELETE(d->queue, j);
-	d->n_jobs--;
-	d->running = j;
-	command_store_put(d->deps.store, j->id, j->kind, ST(RUNNING), "running", NULL, 0, now_unix_ms(), NULL, NULL);
-	send_status(d, j->id, ST(RUNNING), "running", NULL, 0);
-	timeout = j->long_running ? DISPATCH_LONG_TIMEOUT_MS : d->deps.cfg->cassandra.nodetool_timeout_ms;
-	rc = nodetool_run(d->deps.runner, (const char *const *)j->argv, timeout, nodetool_done_cb, j, NULL);
-	if (rc < 0) {
-		char msg[160];
+	switch (j->type) {
+	case JOB_NODETOOL:
+		timeout = j->long_running ? DISPATCH_LONG_TIMEOUT_MS : d->deps.cfg->cassandra.nodetool_timeout_ms;
+		rc = nodetool_run(d->deps.runner, (const char *const *)j->argv, timeout, nodetool_done_cb, j, NULL);
+		if (rc < 0)
+			snprintf(err, errlen, "cannot run nodetool: %s", strerror(-rc));
+		return rc;
+	case JOB_TAKE_SNAPSHOT:
+		if (!d->deps.snapshots) {
+			snprintf(err, errlen, "snapshots are not available");
+			return -ENOTSUP;
+		}
+		return snapshots_take(d->deps.snapshots, j->tag, snapshot_done_cb, j, err, errlen);
+	case JOB_CLEAR_SNAPSHOT:
+		if (!d->deps.snapshots) {
+			snprintf(err, errlen, "snapshots are not available");
+			return -ENOTSUP;
+		}
+		return snapshots_clear(d->deps.snapshots, j->tag, j->force, snapshot_done_cb, j, err, errlen);
+	}
+	return -EINVAL;
+}
 
-		snprintf(msg, sizeof msg, "cannot run nodetool: %s", strerror(-rc));
+static void run_next(struct dispatch *d)
+{
+	struct job *j;
+	char err[320];
+
+	while (!d->running && !d->closing && (j = d->queue) && j->accepted_durable) {
+		DL_DELETE(d->queue, j);
+		d->n_jobs--;
+		d->running = j;
+		command_store_put(d->deps.store, j->id, j->kind, ST(RUNNING), "running", NULL, 0, now_unix_ms(), NULL,
+				  NULL);
+		send_status(d, &j->origin, j->id, ST(RUNNING), "running", NULL, 0);
+		if (job_start(d, j, err, sizeof err) == 0)
+			return;
 		d->running = NULL;
-		finish(d, j->id, j->kind, ST(FAILED), msg, NULL, 0);
+		finish(d, &j->origin, j->id, j->kind, ST(FAILED), err, NULL, 0);
 		job_free(j);
-		run_next(d);
 	}
 }
 
@@ -301,13 +376,13 @@ static void accepted_synced_cb(void *data, int err)
 		snprintf(msg, sizeof msg, "cannot journal the command: %s", strerror(-err));
 		DL_DELETE(d->queue, j);
 		d->n_jobs--;
-		finish(d, j->id, j->kind, ST(FAILED), msg, NULL, 0);
+		finish(d, &j->origin, j->id, j->kind, ST(FAILED), msg, NULL, 0);
 		job_free(j);
 		run_next(d);
 		return;
 	}
 	j->accepted_durable = true;
-	send_status(d, j->id, ST(ACCEPTED), "accepted", NULL, 0);
+	send_status(d, &j->origin, j->id, ST(ACCEPTED), "accepted", NULL, 0);
 	run_next(d);
 }
 
@@ -332,20 +407,108 @@ static char **nodetool_argv(const CassandraAgent__V1__RunNodetool *r)
 	return v;
 }
 
-void dispatch_command(struct dispatch *d, const CassandraAgent__V1__Command *cmd)
+/* Validates a snapshot tag at intake (SPEC section 6.4); "" is allowed for TakeSnapshot. */
+static int check_tag(const char *tag, bool may_be_empty, char *err, size_t errlen)
 {
-	const struct stored_command *sc;
+	if (may_be_empty && (!tag || !tag[0]))
+		return 0;
+	return snapshot_tag_validate(tag ? tag : "", err, errlen);
+}
+
+/* Builds the job of a validated command, or fills `err` and returns NULL (rejected). */
+static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command *cmd, const char *kind, char *err,
+			   size_t errlen)
+{
+	struct job *j = calloc(1, sizeof *j);
+	bool long_running = false;
+
+	if (!j || !(j->kind = strdup(kind))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	switch (cmd->kind_case) {
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_RUN_NODETOOL:
+		if (dispatch_check_nodetool(cmd->run_nodetool, d->deps.health, &long_running, err, errlen) < 0)
+			goto fail;
+		j->type = JOB_NODETOOL;
+		j->long_running = long_running;
+		if (!(j->argv = nodetool_argv(cmd->run_nodetool))) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		return j;
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_TAKE_SNAPSHOT:
+		if (check_tag(cmd->take_snapshot->tag, true, err, errlen) < 0)
+			goto fail;
+		j->type = JOB_TAKE_SNAPSHOT;
+		snprintf(j->tag, sizeof j->tag, "%s", cmd->take_snapshot->tag ? cmd->take_snapshot->tag : "");
+		return j;
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_CLEAR_SNAPSHOT:
+		if (check_tag(cmd->clear_snapshot->tag, false, err, errlen) < 0)
+			goto fail;
+		if (d->deps.snapshots &&
+		    snapshots_check_clear(d->deps.snapshots, cmd->clear_snapshot->tag, cmd->clear_snapshot->force, err,
+					  errlen) < 0)
+			goto fail;
+		j->type = JOB_CLEAR_SNAPSHOT;
+		j->force = cmd->clear_snapshot->force;
+		snprintf(j->tag, sizeof j->tag, "%s", cmd->clear_snapshot->tag);
+		return j;
+	case CASSANDRA_AGENT__V1__COMMAND__KIND__NOT_SET:
+		snprintf(err, errlen, "%s: unknown or missing command kind", kind);
+		goto fail;
+	default:
+		snprintf(err, errlen, "%s: not implemented in this version", kind);
+		goto fail;
+	}
+fail:
+	if (j)
+		job_free(j);
+	return NULL;
+}
+
+/* Intake shared by the controller's and the socket's commands. */
+static void intake(struct dispatch *d, const CassandraAgent__V1__Command *cmd, const char *id, const struct origin *o)
+{
 	const char *kind = kind_name(cmd);
 	char err[256];
 	struct job *j;
-	bool long_running = false;
-	int rc;
+
+	j = job_for(d, cmd, kind, err, sizeof err);
+	if (!j) {
+		log_warnx("dispatch", "command %s refused: %s", id, err);
+		finish(d, o, id, kind, ST(REJECTED), err, NULL, 0);
+		return;
+	}
+	if (!(j->id = strdup(id))) {
+		job_free(j);
+		send_status(d, o, id, ST(REJECTED), "out of memory", NULL, 0);
+		return;
+	}
+	j->d = d;
+	j->origin = *o;
+	DL_APPEND(d->queue, j);
+	d->n_jobs++;
+	if (command_store_put(d->deps.store, j->id, kind, ST(ACCEPTED), "accepted", NULL, 0, now_unix_ms(),
+			      accepted_synced_cb, j) < 0) {
+		DL_DELETE(d->queue, j);
+		d->n_jobs--;
+		send_status(d, o, id, ST(REJECTED), "cannot journal the command", NULL, 0);
+		job_free(j);
+	}
+}
+
+void dispatch_command(struct dispatch *d, const CassandraAgent__V1__Command *cmd)
+{
+	static const struct origin controller_origin = {0};
+	const struct stored_command *sc;
 
 	if (d->closing)
 		return;
 	if (!cmd->id || !cmd->id[0] || strlen(cmd->id) > 128) {
-		log_warnx("dispatch", "refusing a %s command with %s id", kind, cmd->id && cmd->id[0] ? "an over-long" : "an empty");
-		send_status(d, cmd->id && strlen(cmd->id) <= 128 ? cmd->id : "", ST(REJECTED),
+		log_warnx("dispatch", "refusing a %s command with %s id", kind_name(cmd),
+			  cmd->id && cmd->id[0] ? "an over-long" : "an empty");
+		send_status(d, NULL, cmd->id && strlen(cmd->id) <= 128 ? cmd->id : "", ST(REJECTED),
 			    "command id must be 1 to 128 bytes", NULL, 0);
 		return;
 	}
@@ -353,40 +516,21 @@ void dispatch_command(struct dispatch *d, const CassandraAgent__V1__Command *cmd
 	if (sc) {
 		/* Seen before: the stored state, never a second run. */
 		log_info("dispatch", "command %s repeated; returning its stored status", cmd->id);
-		send_status(d, sc->id, sc->status, sc->message, sc->output, sc->output_len);
+		send_status(d, NULL, sc->id, sc->status, sc->message, sc->output, sc->output_len);
 		return;
 	}
-	if (cmd->kind_case != CASSANDRA_AGENT__V1__COMMAND__KIND_RUN_NODETOOL) {
-		snprintf(err, sizeof err, "%s: %s", kind,
-			 cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND__NOT_SET ? "unknown or missing command kind"
-											: "not implemented in this version");
-		finish(d, cmd->id, kind, ST(REJECTED), err, NULL, 0);
-		return;
-	}
-	rc = dispatch_check_nodetool(cmd->run_nodetool, d->deps.health, &long_running, err, sizeof err);
-	if (rc < 0) {
-		log_warnx("dispatch", "command %s refused: %s", cmd->id, err);
-		finish(d, cmd->id, kind, ST(REJECTED), err, NULL, 0);
-		return;
-	}
-	j = calloc(1, sizeof *j);
-	if (!j || !(j->id = strdup(cmd->id)) || !(j->kind = strdup(kind)) || !(j->argv = nodetool_argv(cmd->run_nodetool))) {
-		if (j)
-			job_free(j);
-		send_status(d, cmd->id, ST(REJECTED), "out of memory", NULL, 0);
-		return;
-	}
-	j->d = d;
-	j->long_running = long_running;
-	DL_APPEND(d->queue, j);
-	d->n_jobs++;
-	if (command_store_put(d->deps.store, j->id, kind, ST(ACCEPTED), "accepted", NULL, 0, now_unix_ms(),
-			      accepted_synced_cb, j) < 0) {
-		DL_DELETE(d->queue, j);
-		d->n_jobs--;
-		send_status(d, cmd->id, ST(REJECTED), "cannot journal the command", NULL, 0);
-		job_free(j);
-	}
+	intake(d, cmd, cmd->id, &controller_origin);
+}
+
+int dispatch_local(struct dispatch *d, const CassandraAgent__V1__Command *cmd, dispatch_local_cb cb, void *data)
+{
+	static unsigned counter;
+	struct origin o = {.local_cb = cb, .local_data = data};
+	char id[64];
+
+	snprintf(id, sizeof id, "local-%lld-%u", (long long)now_unix_ms(), ++counter);
+	intake(d, cmd, id, &o);
+	return 0;
 }
 
 int dispatch_new(const struct dispatch_deps *deps, struct dispatch **out)

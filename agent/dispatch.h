@@ -10,6 +10,7 @@
 #include "config.h"
 #include "health.h"
 #include "nodetool.h"
+#include "snapshots.h"
 
 /* Long-running nodetool operations (repair, cleanup, rebuild, flush) get this timeout
  * instead of cassandra.nodetool_timeout. */
@@ -22,6 +23,7 @@ struct dispatch_deps {
 	struct command_store *store;
 	struct nodetool_runner *runner;
 	struct health *health;
+	struct snapshots *snapshots; /* TakeSnapshot / ClearSnapshot */
 	const struct agent_config *cfg;
 	/* Sends a CommandUpdate towards the controller (stays undelivered when offline). */
 	int (*send_update)(void *data, const CassandraAgent__V1__CommandUpdate *u);
@@ -40,6 +42,16 @@ void dispatch_set_config(struct dispatch *d, const struct agent_config *cfg);
  * or REJECTED at once, then RUNNING and a final status, in arrival order.
  */
 void dispatch_command(struct dispatch *d, const CassandraAgent__V1__Command *cmd);
+
+/* The final status of a local command (from the status socket). Strings valid during the call. */
+typedef void (*dispatch_local_cb)(void *data, CassandraAgent__V1__CommandStatus status, const char *message);
+
+/*
+ * Runs a command that came from `cassandra-agentctl` (cmd->id is ignored: the command gets
+ * a fresh "local-..." id, journaled like the controller's, never sent to the controller).
+ * `cb` gets the final status (REJECTED at once for a refused command). Returns 0.
+ */
+int dispatch_local(struct dispatch *d, const CassandraAgent__V1__Command *cmd, dispatch_local_cb cb, void *data);
 
 /* Commands waiting or running (for tests and status). */
 size_t dispatch_pending(const struct dispatch *d);

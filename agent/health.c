@@ -80,6 +80,7 @@ struct health {
 	size_t n_nodetool_failures;
 
 	struct health_controller controller;
+	struct health_snapshots snapshots;
 
 	/* derived */
 	struct condition *conds;
@@ -334,6 +335,12 @@ static bool health_evaluate(struct health *h)
 		changed |= cond_assert(h, "NODETOOL_FAILED", SEV_WARNING, h->nodetool_failures[i].subcommand, "%s",
 				       h->nodetool_failures[i].message);
 
+	if (strcmp(h->snapshots.last_result, "failed") == 0)
+		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, h->snapshots.last_tag, "%s",
+				       h->snapshots.last_reason);
+	if (h->snapshots.clear_failed[0])
+		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, "clearsnapshot", "%s", h->snapshots.clear_failed);
+
 	/* Clear what no longer holds. */
 	for (size_t i = 0; i < h->n_conds;) {
 		struct condition *c = &h->conds[i];
@@ -512,6 +519,27 @@ void health_update_controller(struct health *h, const struct health_controller *
 	(void)changed;
 }
 
+void health_update_snapshots(struct health *h, const struct health_snapshots *s)
+{
+	h->snapshots = *s;
+	health_updated(h, false);
+}
+
+bool health_cassandra_known(const struct health *h)
+{
+	bool info_failed = false;
+
+	for (size_t i = 0; i < h->n_nodetool_failures; i++)
+		info_failed |= strcmp(h->nodetool_failures[i].subcommand, "info") == 0;
+	return h->unit_known && (h->info_known || info_failed);
+}
+
+bool health_cassandra_running(const struct health *h)
+{
+	return h->unit_known && !h->unit_err && strcmp(h->unit_state, "active") == 0 && h->info_known &&
+	       (h->info.gossip_active || h->info.native_transport_active);
+}
+
 size_t health_condition_count(const struct health *h)
 {
 	return h->n_conds;
@@ -664,6 +692,17 @@ static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct a
 	ctl->last_error = h->controller.last_error;
 	ctl->address = h->controller.address;
 	r->controller = ctl;
+	r->snapshots = ARENA_NEW(a, CassandraAgent__V1__SnapshotState, CASSANDRA_AGENT__V1__SNAPSHOT_STATE__INIT);
+	if (!r->snapshots)
+		return NULL;
+	r->snapshots->last_tag = h->snapshots.last_tag;
+	r->snapshots->last_attempt_unix_ms = h->snapshots.last_attempt_unix_ms;
+	r->snapshots->last_result = h->snapshots.last_result;
+	r->snapshots->last_reason = h->snapshots.last_reason;
+	r->snapshots->last_success_unix_ms = h->snapshots.last_success_unix_ms;
+	r->snapshots->count = h->snapshots.count;
+	r->snapshots->total_bytes = h->snapshots.total_bytes;
+	r->snapshots->next_slot_unix_ms = h->snapshots.next_slot_unix_ms;
 	health_node_identity(h, node);
 	r->node = node;
 	r->collected_at_unix_ms = now_unix_ms();

@@ -65,6 +65,30 @@ struct health_controller {
 /* Records the controller connection state; a connect or disconnect counts as a change. */
 void health_update_controller(struct health *h, const struct health_controller *c);
 
+/* The snapshot job's state (SPEC section 7, SnapshotState). */
+struct health_snapshots {
+	char last_tag[80];
+	int64_t last_attempt_unix_ms;
+	char last_result[16];       /* "ok", "failed", "skipped", or "" before the first attempt */
+	char last_reason[320];
+	int64_t last_success_unix_ms;
+	uint32_t count;             /* agent-made snapshots listed */
+	uint64_t total_bytes;       /* their true size */
+	int64_t next_slot_unix_ms;
+	char clear_failed[320];     /* the last clearsnapshot failure, "" when the last pruning went well */
+};
+
+/* Records the snapshot job's state; a failed attempt raises SNAPSHOT_FAILED until one succeeds. */
+void health_update_snapshots(struct health *h, const struct health_snapshots *s);
+
+/* True once the unit state and `nodetool info` have each answered (or failed) at least once,
+ * so health_cassandra_running() means something. */
+bool health_cassandra_known(const struct health *h);
+
+/* True when Cassandra runs as far as the last probes tell: the unit is active and gossip
+ * or the native transport is up. */
+bool health_cassandra_running(const struct health *h);
+
 /* Fills `node` with this node's identity (strings owned by the model, valid until the next
  * update). */
 void health_node_identity(struct health *h, CassandraAgent__V1__NodeIdentity *node);

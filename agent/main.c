@@ -11,12 +11,14 @@
 
 #include "command_store.h"
 #include "config.h"
+#include "control.h"
 #include "controller.h"
 #include "dispatch.h"
 #include "health.h"
 #include "log.h"
 #include "nodetool.h"
 #include "probes.h"
+#include "snapshots.h"
 #include "status_server.h"
 
 #define DEFAULT_CONFIG "/etc/cassandra-agent/agent.yaml"
@@ -32,6 +34,9 @@ struct agent {
 	struct command_store *store;
 	struct dispatch *dispatch;
 	struct controller *controller;
+	struct snapshots *snapshots;
+	struct control control;
+	int64_t started_unix_ms;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog;
 	bool watchdog_on;
@@ -71,30 +76,37 @@ static void command_cb(void *data, const CassandraAgent__V1__Command *cmd)
 	dispatch_command(a->dispatch, cmd);
 }
 
-/* The controller channel, its command journal and the dispatcher (controller: set). */
-static int agent_start_channel(struct agent *a)
+/* The jobs, the command journal, the dispatcher, and the controller channel when one is
+ * configured. Without a usable journal no command runs and no controller session starts
+ * (results could not be kept idempotent); the agent still serves its socket. */
+static int agent_start_jobs(struct agent *a)
 {
 	char err[512];
-	struct timespec ts;
 	struct dispatch_deps deps = {0};
 	struct controller_hooks hooks = {.command = command_cb, .data = a};
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rc = command_store_open(&a->loop, a->cfg->state_directory, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-				&a->store, err, sizeof err);
+	if (snapshots_start(&a->loop, a->cfg, a->health, a->runner, a->started_unix_ms, &a->snapshots) < 0)
+		return -ENOMEM;
+	a->control.snapshots = a->snapshots;
+	rc = command_store_open(&a->loop, a->cfg->state_directory, a->started_unix_ms, &a->store, err, sizeof err);
 	if (rc < 0) {
-		log_err("main", "command journal: %s", err);
-		return rc;
+		log_err("main", "command journal unavailable, no command will run: %s", err);
+		health_event(a->health, "journal_unavailable", a->cfg->state_directory, "%s", err);
+		return 0;
 	}
 	deps.loop = &a->loop;
 	deps.store = a->store;
 	deps.runner = a->runner;
 	deps.health = a->health;
+	deps.snapshots = a->snapshots;
 	deps.cfg = a->cfg;
 	deps.send_update = send_update_cb;
 	deps.send_data = a;
-	if (dispatch_new(&deps, &a->dispatch) < 0 ||
+	if (dispatch_new(&deps, &a->dispatch) < 0)
+		return -ENOMEM;
+	a->control.dispatch = a->dispatch;
+	if (a->cfg->controller.enabled &&
 	    controller_start(&a->loop, a->cfg, a->health, a->store, &hooks, &a->controller) < 0)
 		return -ENOMEM;
 	return 0;
@@ -106,38 +118,6 @@ static void watchdog_cb(uv_timer_t *t)
 
 	sd_notify(0, "WATCHDOG=1");
 	notify_status(a);
-}
-
-/* True for the commands SPEC section 8 reserves to privileged peers. */
-static bool command_is_privileged(int argc, char **argv)
-{
-	if (argc < 2)
-		return false;
-	return (strcmp(argv[0], "snapshot") == 0 && strcmp(argv[1], "take") == 0) ||
-	       (strcmp(argv[0], "maintenance") == 0 && (strcmp(argv[1], "pause") == 0 || strcmp(argv[1], "resume") == 0)) ||
-	       (strcmp(argv[0], "lease") == 0 && strcmp(argv[1], "release") == 0);
-}
-
-/* Commands beyond the read-only ones. Those whose issues have not landed answer so. */
-static char *status_command_cb(void *data, const struct status_peer *peer, int argc, char **argv)
-{
-	static const char *const later[] = {"lease", "snapshots", "certs", "config", NULL};
-	bool privileged = command_is_privileged(argc, argv);
-	bool known = privileged;
-	char buf[256];
-
-	(void)data;
-	for (int i = 0; later[i] && !known; i++)
-		known = argc == 1 && strcmp(argv[0], later[i]) == 0;
-	if (!known)
-		return NULL;
-	if (privileged && !peer->privileged)
-		snprintf(buf, sizeof buf,
-			 "{\"error\":\"%s %s: permission denied (needs root, the agent's user or the status group)\"}",
-			 argv[0], argv[1]);
-	else
-		snprintf(buf, sizeof buf, "{\"error\":\"%s: not implemented in this version\"}", argv[0]);
-	return strdup(buf);
 }
 
 static void agent_reload(struct agent *a)
@@ -175,6 +155,8 @@ static void agent_reload(struct agent *a)
 		controller_reload(a->controller, cfg);
 	if (a->dispatch)
 		dispatch_set_config(a->dispatch, cfg);
+	if (a->snapshots)
+		snapshots_apply_config(a->snapshots, cfg);
 	config_free(a->cfg);
 	free(a->cfg);
 	a->cfg = cfg;
@@ -194,6 +176,7 @@ static void agent_stop(struct agent *a)
 	log_info("main", "stopping");
 	status_server_stop(a->status);
 	probes_stop(a->probes);
+	snapshots_stop(a->snapshots);
 	dispatch_close(a->dispatch);
 	controller_stop(a->controller);
 	nodetool_runner_close(a->runner);
@@ -267,6 +250,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		a.started_unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
 	uv_loop_init(&a.loop);
 	if (health_new(a.cfg, &a.health) < 0 ||
 	    nodetool_runner_new(&a.loop, (const char *const *)a.cfg->cassandra.nodetool.v, &a.runner) < 0) {
@@ -286,7 +275,7 @@ int main(int argc, char **argv)
 		free(a.cfg);
 		return 1;
 	}
-	status_server_set_command_fn(a.status, status_command_cb, &a);
+	status_server_set_command_fn(a.status, control_command, &a.control);
 	if (probes_start(&a.loop, a.cfg, a.health, a.runner, &a.probes) < 0) {
 		log_err("main", "out of memory");
 		return 1;
@@ -307,7 +296,7 @@ int main(int argc, char **argv)
 		uv_timer_start(&a.watchdog, watchdog_cb, half_ms ? half_ms : 1, half_ms ? half_ms : 1);
 	}
 
-	if (a.cfg->controller.enabled && agent_start_channel(&a) < 0) {
+	if (agent_start_jobs(&a) < 0) {
 		agent_stop(&a);
 		uv_run(&a.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&a.loop);

@@ -34,7 +34,7 @@ struct nodetool_op {
 	uint64_t started_ns;
 	uint64_t duration_ms;
 	char *out;
-	size_t out_len, out_cap;
+	size_t out_len, out_cap, out_max;
 	bool out_truncated;
 	char errbuf[NODETOOL_STDERR_MAX + 1];
 	size_t err_len;
@@ -256,7 +256,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		*buf = uv_buf_init(discard, sizeof discard);
 		return;
 	}
-	if (op->out_len >= NODETOOL_OUTPUT_MAX) {
+	if (op->out_len >= op->out_max) {
 		*buf = uv_buf_init(discard, sizeof discard);
 		return;
 	}
@@ -264,8 +264,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		size_t cap = op->out_cap ? op->out_cap * 2 : 65536;
 		char *p;
 
-		if (cap > NODETOOL_OUTPUT_MAX + 1)
-			cap = NODETOOL_OUTPUT_MAX + 1;
+		if (cap > op->out_max + 1)
+			cap = op->out_max + 1;
 		p = realloc(op->out, cap);
 		if (!p) {
 			*buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
@@ -276,8 +276,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	}
 	size_t room = op->out_cap - op->out_len - 1;
 
-	if (room > NODETOOL_OUTPUT_MAX - op->out_len)
-		room = NODETOOL_OUTPUT_MAX - op->out_len;
+	if (room > op->out_max - op->out_len)
+		room = op->out_max - op->out_len;
 	*buf = uv_buf_init(op->out + op->out_len, (unsigned)room);
 }
 
@@ -314,6 +314,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms,
 		 nodetool_cb cb, void *data, struct nodetool_op **op_out)
 {
+	return nodetool_run_capped(r, args, timeout_ms, NODETOOL_OUTPUT_MAX, cb, data, op_out);
+}
+
+int nodetool_run_capped(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms, size_t out_max,
+			nodetool_cb cb, void *data, struct nodetool_op **op_out)
+{
 	struct nodetool_op *op;
 	uv_process_options_t opts = {0};
 	uv_stdio_container_t stdio[3];
@@ -341,6 +347,7 @@ int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t ti
 		goto fail;
 	}
 	op->runner = r;
+	op->out_max = out_max ? out_max : NODETOOL_OUTPUT_MAX;
 	op->cb = cb;
 	op->data = data;
 	op->proc.data = op->out_pipe.data = op->err_pipe.data = op->timer.data = op;

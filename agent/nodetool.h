@@ -17,9 +17,9 @@ struct nodetool_result {
 				  negative errno: could not be spawned */
 	int exit_status;       /* exit code when the child exited */
 	int term_signal;       /* signal that ended it, or 0 */
-	const char *out;       /* stdout, NUL-terminated, at most NODETOOL_OUTPUT_MAX bytes */
+	const char *out;       /* stdout, NUL-terminated, at most the call's cap (NODETOOL_OUTPUT_MAX) */
 	size_t out_len;
-	bool out_truncated;    /* stdout was longer than NODETOOL_OUTPUT_MAX */
+	bool out_truncated;    /* stdout was longer than the cap */
 	const char *errtext;   /* one line saying what went wrong ("" on success): stderr's
 				  first line or the spawn/timeout reason */
 	uint64_t duration_ms;  /* wall time from spawn to exit */
@@ -50,6 +50,10 @@ int nodetool_runner_set_prefix(struct nodetool_runner *r, const char *const *arg
  */
 int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms,
 		 nodetool_cb cb, void *data, struct nodetool_op **op_out);
+
+/* The same with another stdout cap (`out_max` bytes, e.g. for a 10 000-row listsnapshots). */
+int nodetool_run_capped(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms, size_t out_max,
+			nodetool_cb cb, void *data, struct nodetool_op **op_out);
 
 /* Number of calls under way. */
 size_t nodetool_runner_active(const struct nodetool_runner *r);

@@ -22,6 +22,7 @@ struct status_client {
 	bool closing;
 	bool close_after_write;
 	struct status_peer peer;
+	struct status_deferred *deferred; /* a reply still to come: later lines wait */
 	char buf[STATUS_LINE_MAX + 2];
 	size_t len;
 };
@@ -40,6 +41,16 @@ struct status_server {
 	status_command_fn command_fn;
 	void *command_data;
 };
+
+struct status_deferred {
+	struct status_client *client; /* NULL once the client is gone */
+};
+
+struct status_call {
+	struct status_client *client;
+};
+
+char STATUS_REPLY_DEFERRED[] = "deferred";
 
 struct status_write {
 	uv_write_t req;
@@ -78,6 +89,8 @@ static void client_close(struct status_client *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->deferred)
+		c->deferred->client = NULL;
 	uv_close((uv_handle_t *)&c->pipe, client_close_cb);
 	uv_close((uv_handle_t *)&c->idle, client_close_cb);
 }
@@ -204,8 +217,11 @@ static void client_command(struct status_client *c, char *line)
 		return;
 	}
 	if (s->command_fn) {
-		char *reply = s->command_fn(s->command_data, &c->peer, argc, argv);
+		struct status_call call = {.client = c};
+		char *reply = s->command_fn(s->command_data, &c->peer, argc, argv, &call);
 
+		if (reply == STATUS_REPLY_DEFERRED)
+			return;
 		if (reply) {
 			client_reply(c, reply, strlen(reply));
 			free(reply);
@@ -223,10 +239,42 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - 1 - c->len));
 }
 
+/* Handles every complete line in the buffer, stopping at a deferred reply. */
+static void client_process(struct status_client *c)
+{
+	char *nl;
+
+	while (!c->closing && !c->deferred && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
+		size_t line_len = (size_t)(nl - c->buf);
+		size_t text_len = line_len;
+
+		*nl = '\0';
+		if (text_len > 0 && c->buf[text_len - 1] == '\r')
+			c->buf[--text_len] = '\0';
+		if (line_len > STATUS_LINE_MAX) {
+			client_error(c, "line too long (max %d bytes)", STATUS_LINE_MAX);
+			c->close_after_write = true;
+			uv_read_stop((uv_stream_t *)&c->pipe);
+			return;
+		}
+		if (memchr(c->buf, '\0', text_len))
+			client_error(c, "malformed command line");
+		else
+			client_command(c, c->buf);
+		memmove(c->buf, nl + 1, c->len - line_len - 1);
+		c->len -= line_len + 1;
+		c->buf[c->len] = '\0';
+	}
+	if (!c->closing && !c->deferred && c->len > STATUS_LINE_MAX) {
+		client_error(c, "line too long (max %d bytes)", STATUS_LINE_MAX);
+		c->close_after_write = true;
+		uv_read_stop((uv_stream_t *)&c->pipe);
+	}
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct status_client *c = stream->data;
-	char *nl;
 
 	(void)buf;
 	if (c->closing)
@@ -238,34 +286,33 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	c->len += (size_t)nread;
 	c->buf[c->len] = '\0';
 	uv_timer_again(&c->idle);
-	while (!c->closing && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
-		size_t line_len = (size_t)(nl - c->buf);
+	client_process(c);
+}
 
-		size_t text_len = line_len;
+struct status_deferred *status_call_defer(struct status_call *call)
+{
+	struct status_deferred *d = calloc(1, sizeof *d);
 
-		*nl = '\0';
-		if (text_len > 0 && c->buf[text_len - 1] == '\r')
-			c->buf[--text_len] = '\0';
-		if (line_len > STATUS_LINE_MAX) {
-			client_error(c, "line too long (max %d bytes)", STATUS_LINE_MAX);
-			c->close_after_write = true;
-			uv_read_stop(stream);
-			return;
-		}
-		if (memchr(c->buf, '\0', text_len)) {
-			client_error(c, "malformed command line");
-		} else {
-			client_command(c, c->buf);
-		}
-		memmove(c->buf, nl + 1, c->len - line_len - 1);
-		c->len -= line_len + 1;
-		c->buf[c->len] = '\0';
-	}
-	if (c->len > STATUS_LINE_MAX) {
-		client_error(c, "line too long (max %d bytes)", STATUS_LINE_MAX);
-		c->close_after_write = true;
-		uv_read_stop(stream);
-	}
+	if (!d)
+		return NULL;
+	d->client = call->client;
+	call->client->deferred = d;
+	uv_read_stop((uv_stream_t *)&call->client->pipe);
+	return d;
+}
+
+void status_deferred_reply(struct status_deferred *d, const char *text)
+{
+	struct status_client *c = d->client;
+
+	free(d);
+	if (!c || c->closing)
+		return;
+	c->deferred = NULL;
+	client_reply(c, text, strlen(text));
+	client_process(c);
+	if (!c->closing && !c->deferred && !c->close_after_write)
+		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
 }
 
 static void idle_cb(uv_timer_t *t)

@@ -24,12 +24,29 @@ struct status_peer {
 	bool privileged; /* root, the agent's own user, or a member of status.group */
 };
 
+/* A reply that comes later (a command that takes time, like `snapshot take`). */
+struct status_deferred;
+/* The call being handled; a hook may defer its reply with status_call_defer(). */
+struct status_call;
+
+/* Returned by a hook that deferred its reply. */
+extern char STATUS_REPLY_DEFERRED[];
+
 /*
  * Handles a command the server does not answer itself (everything but status, ring,
  * version, events). `argv` holds the words of the line (argc of them). Returns a new
- * JSON text (malloc'd, caller of the hook frees it) or NULL for "unknown command".
+ * JSON text (malloc'd, the server frees it), NULL for "unknown command", or
+ * STATUS_REPLY_DEFERRED after status_call_defer(call): then the client's further lines
+ * wait until status_deferred_reply() answered this one, so replies keep their order.
  */
-typedef char *(*status_command_fn)(void *data, const struct status_peer *peer, int argc, char **argv);
+typedef char *(*status_command_fn)(void *data, const struct status_peer *peer, int argc, char **argv,
+				   struct status_call *call);
+
+/* Defers the reply of `call` (from inside the hook only). NULL on ENOMEM. */
+struct status_deferred *status_call_defer(struct status_call *call);
+
+/* Sends the deferred reply `text` (copied) if the client is still there, and frees `d`. */
+void status_deferred_reply(struct status_deferred *d, const char *text);
 
 /*
  * Listens on `path` (a stale socket there is replaced; any other file is an error),

@@ -239,11 +239,12 @@ START_TEST(socket_is_mode_0660)
 END_TEST
 
 /* A hook that reports what the server learned about the peer. */
-static char *peer_hook(void *data, const struct status_peer *peer, int argc, char **argv)
+static char *peer_hook(void *data, const struct status_peer *peer, int argc, char **argv, struct status_call *call)
 {
 	char buf[128];
 
 	(void)data;
+	(void)call;
 	if (argc != 1 || strcmp(argv[0], "whoami") != 0)
 		return NULL;
 	snprintf(buf, sizeof buf, "{\"uid\":%d,\"privileged\":%s}", (int)peer->uid, peer->privileged ? "true" : "false");
