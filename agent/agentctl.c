@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "certs_cmd.h"
+
 #define DEFAULT_SOCKET "/run/cassandra-agent/agent.sock"
 #define REPLY_MAX (64 * 1024 * 1024)
 #define SOCKET_TIMEOUT_S 30
@@ -412,7 +414,9 @@ int main(int argc, char **argv)
 	for (int i = 0; daemon_cmds[i]; i++)
 		if (strcmp(argv[0], daemon_cmds[i]) == 0)
 			return daemon_command(socket_path, json_out, argc, argv);
-	if (strcmp(argv[0], "config") == 0 || strcmp(argv[0], "truststore") == 0 || strcmp(argv[0], "keystore") == 0) {
+	if (strcmp(argv[0], "truststore") == 0 || strcmp(argv[0], "keystore") == 0)
+		return certs_cmd_run(argc, argv, json_out);
+	if (strcmp(argv[0], "config") == 0) {
 		fprintf(stderr, "cassandra-agentctl: %s: not implemented in this version\n", argv[0]);
 		return EXIT_FAILED;
 	}

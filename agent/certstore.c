@@ -224,6 +224,9 @@ static int describe_non_pem(const unsigned char *p, size_t len, char *out, size_
 	size_t i, binary = 0, shown = 0;
 	char start[40];
 
+	if (!out)
+		outlen = 0;
+
 	for (i = 0; i < len && isspace(p[i]); i++)
 		;
 	if (i == len) {
@@ -581,8 +584,8 @@ static int key_strength(EVP_PKEY *k, const char *what, char *err, size_t errlen)
 	case EVP_PKEY_RSA:
 	case EVP_PKEY_RSA_PSS:
 		if (bits < 2048)
-			return fail(err, errlen, -EKEYREJECTED, "%s: RSA %d-bit key is too weak (at least 2048 bits required)",
-				    what, bits);
+			return fail(err, errlen, -EKEYREJECTED,
+				    "%s: RSA %d-bit key is too weak (at least 2048 bits required)", what, bits);
 		return 0;
 	case EVP_PKEY_EC:
 		if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL) != 1) {
@@ -593,7 +596,8 @@ static int key_strength(EVP_PKEY *k, const char *what, char *err, size_t errlen)
 		}
 		if (strcmp(group, "prime256v1") && strcmp(group, "secp384r1") && strcmp(group, "secp521r1"))
 			return fail(err, errlen, -EKEYREJECTED,
-				    "%s: EC key on curve %s is not accepted (P-256, P-384 or P-521 required)", what, group);
+				    "%s: EC key on curve %s is not accepted (P-256, P-384 or P-521 required)", what,
+				    group);
 		return 0;
 	case EVP_PKEY_ED25519:
 	case EVP_PKEY_ED448:
@@ -676,7 +680,8 @@ int certstore_validate_cas(STACK_OF(X509) *cas, const struct certstore_policy *p
 		}
 		for (int j = 0; j < i; j++)
 			if (!memcmp(md[i], md[j], 32)) {
-				if (warn(warnings, "%s is a duplicate of certificate %d and is written once", what, j + 1) < 0)
+				if (warn(warnings, "%s is a duplicate of certificate %d and is written once", what,
+					 j + 1) < 0)
 					goto fail_oom;
 				break;
 			}
@@ -818,7 +823,8 @@ int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) *chain, STACK_OF(X
 		if (i == 0)
 			snprintf(what, sizeof what, "node certificate (%s)", subject_label(c, subj, sizeof subj));
 		else
-			snprintf(what, sizeof what, "chain certificate %d (%s)", i + 1, subject_label(c, subj, sizeof subj));
+			snprintf(what, sizeof what, "chain certificate %d (%s)", i + 1,
+				 subject_label(c, subj, sizeof subj));
 		rc = check_validity(c, what, now, err, errlen);
 		if (rc < 0)
 			return rc;
@@ -849,26 +855,31 @@ int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) *chain, STACK_OF(X
 		if (!san_matches(leaf, policy->node_address) && !san_matches(leaf, policy->node_hostname)) {
 			const char *a = policy->node_address && *policy->node_address ? policy->node_address : NULL;
 			const char *h = policy->node_hostname && *policy->node_hostname ? policy->node_hostname : NULL;
+			char want[300];
 
+			if (a && h)
+				snprintf(want, sizeof want, "neither %s nor %s", a, h);
+			else
+				snprintf(want, sizeof want, "no %s", a ? a : h);
 			san_list(leaf, sans, sizeof sans);
 			if (policy->require_san)
 				return fail(err, errlen, -EKEYREJECTED,
-					    "the node certificate's subjectAltName (%s) holds neither %s nor %s", sans,
-					    a ? a : "(no address)", h ? h : "(no hostname)");
-			if (warn(warnings, "the node certificate's subjectAltName (%s) holds neither %s nor %s", sans,
-				 a ? a : "(no address)", h ? h : "(no hostname)") < 0)
+					    "the node certificate's subjectAltName (%s) holds %s", sans, want);
+			if (warn(warnings, "the node certificate's subjectAltName (%s) holds %s", sans, want) < 0)
 				return fail(err, errlen, -ENOMEM, "out of memory");
 		}
 	}
 	{
 		uint32_t xku = X509_get_extended_key_usage(leaf);
+		const char *missing = (xku & XKU_SSL_SERVER) ? "clientAuth"
+				    : (xku & XKU_SSL_CLIENT) ? "serverAuth"
+							     : "serverAuth and clientAuth";
 
 		if (xku != UINT32_MAX && !(xku & XKU_ANYEKU) &&
 		    (xku & (XKU_SSL_SERVER | XKU_SSL_CLIENT)) != (XKU_SSL_SERVER | XKU_SSL_CLIENT) &&
 		    warn(warnings, "the node certificate's extendedKeyUsage lacks %s (internode mutual TLS needs "
 				   "serverAuth and clientAuth)",
-			 (xku & XKU_SSL_SERVER) ? "clientAuth" : (xku & XKU_SSL_CLIENT) ? "serverAuth"
-											   : "serverAuth and clientAuth") < 0)
+			 missing) < 0)
 			return fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	return 0;
@@ -1204,7 +1215,8 @@ static int build_trust_jks(STACK_OF(X509) *cas, char (*aliases)[CERTSTORE_ALIAS_
 	rc = jks_digest(password, b.p, b.len, md);
 	if (rc < 0) {
 		free(b.p);
-		return fail(err, errlen, rc, rc == -EINVAL ? "the password is not valid UTF-8" : "cannot compute the JKS digest");
+		return fail(err, errlen, rc, "%s",
+			    rc == -EINVAL ? "the password is not valid UTF-8" : "cannot compute the JKS digest");
 	}
 	obuf_put(&b, md, sizeof md);
 	if (b.oom) {
@@ -1279,6 +1291,29 @@ out:
 
 /* ---- keystore ------------------------------------------------------------------------------------ */
 
+/*
+ * "ENCRYPTED PRIVATE KEY" under PKCS#12 PBE pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292 B/C).
+ * Not PBES2: Cassandra's PEMReader (4.1, 5.0) decrypts with
+ * SecretKeyFactory.getInstance(EncryptedPrivateKeyInfo.getAlgName()), and on Java 17 that
+ * name is "PBES2", which has no SecretKeyFactory; for this scheme it is
+ * "PBEWithSHA1AndDESede", which SunJCE has (Cassandra's own PEMReaderTest key uses it).
+ */
+static int write_encrypted_pkcs8(BIO *bio, EVP_PKEY *key, const char *password)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
+	X509_SIG *sig = NULL;
+	int ok = 0;
+
+	if (p8)
+		sig = PKCS8_encrypt(NID_pbe_WithSHA1And3_Key_TripleDES_CBC, NULL, password, (int)strlen(password), NULL,
+				    0, CERTSTORE_PEM_KEY_ITER, p8);
+	if (sig)
+		ok = PEM_write_bio_PKCS8(bio, sig);
+	X509_SIG_free(sig);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return ok;
+}
+
 int certstore_build_keystore(enum certstore_type type, EVP_PKEY *key, STACK_OF(X509) *chain, const char *password,
 			     const char *alias, unsigned char **out, size_t *out_len, char *err, size_t errlen)
 {
@@ -1322,8 +1357,7 @@ int certstore_build_keystore(enum certstore_type type, EVP_PKEY *key, STACK_OF(X
 			goto out;
 		}
 		if (password && *password)
-			rc = PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), password, (int)strlen(password),
-							   NULL, NULL);
+			rc = write_encrypted_pkcs8(bio, key, password);
 		else
 			rc = PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
 		if (rc != 1 || write_pem_certs(bio, chain, 0, NULL) < 0 || bio_take(bio, out, out_len) < 0) {
@@ -1870,7 +1904,8 @@ static int describe_pkcs12(const void *buf, size_t len, const char *password, ti
 			goto out;
 		}
 		if (!bags) {
-			rc = fail(err, errlen, -EBADMSG, "corrupt PKCS#12 safe: %s", ossl_reason(r, sizeof r, "bad content"));
+			rc = fail(err, errlen, -EBADMSG, "corrupt PKCS#12 safe: %s",
+				  ossl_reason(r, sizeof r, "bad content"));
 			goto out;
 		}
 		rc = p12_collect(bags, &it, trust, out);

@@ -40,6 +40,8 @@
 
 /* PBKDF / MAC iteration count used for the PKCS#12 outputs (OpenSSL 3.0's default). */
 #define CERTSTORE_PKCS12_ITER 2048
+/* Iteration count of the encrypted PKCS#8 key of a PEM keystore (keytool's PKCS#12 default). */
+#define CERTSTORE_PEM_KEY_ITER 10000
 
 enum certstore_type {
 	CERTSTORE_PKCS12 = 0, /* PKCS#12 (RFC 7292), Java's default keystore type since 9 */
@@ -109,7 +111,7 @@ struct certstore_policy {
  * Ed25519/Ed448 (-EKEYREJECTED). Warnings (appended to `warnings`, which may be NULL):
  * a certificate that is not a CA (basicConstraints CA:TRUE missing), a duplicate, one that
  * expires within policy->expiry_warn_days. `policy` may be NULL (now, 30 days).
- * The error message names the certificate ("certificate 2 (CN=...,O=...)").
+ * The error message names the certificate ("CA certificate 2 (CN=...,O=...)").
  */
 int certstore_validate_cas(STACK_OF(X509) *cas, const struct certstore_policy *policy,
 			   struct certstore_warnings *warnings, char *err, size_t errlen);
@@ -173,9 +175,14 @@ int certstore_build_truststore(enum certstore_type type, STACK_OF(X509) *cas, co
  *    leaf tied by localKeyID and friendlyName; HMAC-SHA256 MAC; `password` required.
  *    Java builds the entry's chain from the certificates by issuer, so "Certificate chain
  *    length" is the number of chain certificates given.
- *  - CERTSTORE_PEM: key material for PEMBasedSslContextFactory: the private key as PKCS#8
- *    ("ENCRYPTED PRIVATE KEY", PBES2 AES-256-CBC with PBKDF2-HMAC-SHA256, when `password` is
- *    non-empty; else "PRIVATE KEY"), then the chain's "CERTIFICATE" blocks.
+ *  - CERTSTORE_PEM: key material for PEMBasedSslContextFactory: the private key as PKCS#8,
+ *    then the chain's "CERTIFICATE" blocks. With a non-empty `password` the key is an
+ *    "ENCRYPTED PRIVATE KEY" under pbeWithSHAAnd3-KeyTripleDES-CBC, CERTSTORE_PEM_KEY_ITER
+ *    iterations: Cassandra's PEMReader looks the cipher up by
+ *    EncryptedPrivateKeyInfo.getAlgName(), which Java 17 answers "PBES2" for PBES2 keys and
+ *    cannot instantiate, but "PBEWithSHA1AndDESede" for this scheme. Set keystore_password
+ *    in cassandra.yaml exactly when a password is given here (PEMReader decrypts when a
+ *    password is configured). Without a password: "PRIVATE KEY" (unencrypted).
  *  - CERTSTORE_JKS: -ENOTSUP (JKS private key protection is a proprietary weak scheme).
  * On success *out (malloc'd, *out_len bytes) holds key material: release it with
  * certstore_secret_free().

@@ -22,7 +22,8 @@ set -eu
 out=${1:?usage: make_node_certs.sh OUTDIR}
 mkdir -p "$out"
 cd "$out"
-o() { openssl "$@" 2>/dev/null; }
+# Runs openssl quietly; on failure shows what it said and stops.
+o() { openssl "$@" 2>.openssl.err || { echo "make_node_certs.sh: openssl $1 failed:" >&2; cat .openssl.err >&2; exit 1; }; }
 
 cat > ext.cnf <<'CNF'
 [ca_ext]
@@ -122,5 +123,5 @@ printf 'this is not a certificate\nhello world\n' > garbage.pem
 	cat root-ca.pem
 	head -c 5242880 /dev/zero | tr '\0' 'A' | fold -w 64
 } > big.pem
-rm -f ./*.csr ./*.srl ext.cnf ca.cnf p256.param p384.param dated.key
+rm -f ./*.csr ./*.srl ext.cnf ca.cnf p256.param p384.param dated.key .openssl.err
 rm -rf ca.db
