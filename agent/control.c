@@ -75,7 +75,7 @@ static char *snapshot_take(struct control *c, int argc, char **argv, struct stat
 
 char *control_command(void *data, const struct status_peer *peer, int argc, char **argv, struct status_call *call)
 {
-	static const char *const later[] = {"lease", "certs", "config", NULL};
+	static const char *const later[] = {"certs", "config", NULL};
 	struct control *c = data;
 
 	if (is_privileged(argc, argv) && !peer->privileged)
@@ -88,8 +88,27 @@ char *control_command(void *data, const struct status_peer *peer, int argc, char
 	}
 	if (argc >= 2 && strcmp(argv[0], "snapshot") == 0 && strcmp(argv[1], "take") == 0)
 		return snapshot_take(c, argc, argv, call);
+	if (argc == 1 && strcmp(argv[0], "lease") == 0) {
+		char *text = c->maintenance ? maintenance_json(c->maintenance) : NULL;
+
+		return text ? text : error_json("lease: not available");
+	}
+	if (argc == 2 && strcmp(argv[0], "maintenance") == 0 && c->maintenance) {
+		bool pause = strcmp(argv[1], "pause") == 0;
+
+		maintenance_pause(c->maintenance, pause);
+		return strdup(pause ? "{\"result\":\"paused\"}" : "{\"result\":\"resumed\"}");
+	}
+	if (argc == 3 && strcmp(argv[0], "lease") == 0 && strcmp(argv[1], "release") == 0 &&
+	    strcmp(argv[2], "--force") == 0 && c->maintenance) {
+		char err[256];
+
+		if (maintenance_force_release(c->maintenance, err, sizeof err) < 0)
+			return error_json("lease release: %s", err);
+		return strdup("{\"result\":\"released\"}");
+	}
 	if (is_privileged(argc, argv))
-		return error_json("%s %s: not implemented in this version", argv[0], argv[1]);
+		return error_json("usage: maintenance pause|resume, lease release --force");
 	for (int i = 0; later[i]; i++)
 		if (argc == 1 && strcmp(argv[0], later[i]) == 0)
 			return error_json("%s: not implemented in this version", argv[0]);

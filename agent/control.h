@@ -3,6 +3,7 @@
 #define CA_CONTROL_H
 
 #include "dispatch.h"
+#include "maintenance.h"
 #include "snapshots.h"
 #include "status_server.h"
 
@@ -11,13 +12,15 @@
 struct control {
 	struct dispatch *dispatch;
 	struct snapshots *snapshots;
+	struct maintenance *maintenance;
 };
 
 /*
  * The status_command_fn of the agent (`data` is a struct control): `snapshots`;
  * privileged `snapshot take [--tag T]` (through the dispatcher, reply deferred until the
- * snapshot is taken); `lease`, `certs`, `config`, `maintenance pause|resume`,
- * `lease release --force` answer "not implemented in this version". Privileged commands
+ * snapshot is taken); `lease` (the LeaseState); privileged `maintenance pause|resume`
+ * and `lease release --force`; `certs` and `config` answer "not implemented in this
+ * version". Privileged commands
  * from an unprivileged peer get "permission denied". Returns NULL for unknown commands.
  */
 char *control_command(void *data, const struct status_peer *peer, int argc, char **argv, struct status_call *call);

@@ -170,6 +170,8 @@ static void conn_close(struct conn *k)
 	if (was_session) {
 		c->state.connected = false;
 		publish_state(c);
+		if (c->hooks.session && !c->stopping)
+			c->hooks.session(c->hooks.data, false);
 	}
 	if (k->tcp_open)
 		uv_close((uv_handle_t *)&k->tcp, tcp_close_cb);
@@ -289,6 +291,8 @@ static void send_hello(struct conn *k)
 	hello.n_resumable_command_ids = n > 1024 ? 1024 : n;
 	hello.resumable_command_ids = (char **)ids;
 	lease.phase = (char *)"IDLE";
+	if (c->hooks.hello_lease)
+		c->hooks.hello_lease(c->hooks.data, &lease);
 	hello.lease = &lease;
 	env.body_case = CASSANDRA_AGENT__V1__ENVELOPE__BODY_HELLO;
 	env.hello = &hello;
@@ -340,6 +344,8 @@ static void session_start(struct conn *k, const CassandraAgent__V1__Welcome *w)
 		free(copy[i]);
 	free(copy);
 	send_report(c);
+	if (c->hooks.session && !k->closing)
+		c->hooks.session(c->hooks.data, true);
 }
 
 static void send_pong(struct conn *k, uint64_t nonce)
@@ -396,8 +402,12 @@ static bool handle_envelope(struct conn *k, const CassandraAgent__V1__Envelope *
 			  env->body_case == CASSANDRA_AGENT__V1__ENVELOPE__BODY_HELLO ? "Hello" : "Welcome");
 		return false;
 	case CASSANDRA_AGENT__V1__ENVELOPE__BODY_LEASE_GRANT:
+		if (c->hooks.lease_grant)
+			c->hooks.lease_grant(c->hooks.data, env->lease_grant);
+		break;
 	case CASSANDRA_AGENT__V1__ENVELOPE__BODY_LEASE_DENIED:
-		log_info("controller", "lease message ignored: maintenance is not implemented in this version");
+		if (c->hooks.lease_denied)
+			c->hooks.lease_denied(c->hooks.data, env->lease_denied);
 		break;
 	default:
 		/* An unknown oneof member (a newer controller) or a message not meant for agents. */
@@ -787,6 +797,18 @@ int controller_send_update(struct controller *c, const CassandraAgent__V1__Comma
 	if (conn_send(c->conn, &env, final && u->id && u->id[0] ? u->id : NULL) < 0)
 		conn_fail(c->conn, "cannot send a CommandUpdate");
 	return 0;
+}
+
+int controller_send(struct controller *c, CassandraAgent__V1__Envelope *env)
+{
+	int rc;
+
+	if (!c || !c->conn || c->conn->state != CONN_SESSION || c->conn->closing)
+		return -ENOTCONN;
+	rc = conn_send(c->conn, env, NULL);
+	if (rc < 0 && rc != -ENOMEM)
+		conn_fail(c->conn, "cannot send a message");
+	return rc;
 }
 
 bool controller_in_session(const struct controller *c)

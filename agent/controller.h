@@ -24,6 +24,13 @@ struct controller;
 struct controller_hooks {
 	/* A Command arrived in a session (the dispatcher answers with controller_send_update). */
 	void (*command)(void *data, const CassandraAgent__V1__Command *cmd);
+	/* Lease answers (maintenance). May be NULL. */
+	void (*lease_grant)(void *data, const CassandraAgent__V1__LeaseGrant *g);
+	void (*lease_denied)(void *data, const CassandraAgent__V1__LeaseDenied *d);
+	/* A session came up (after Welcome) or went down. May be NULL. */
+	void (*session)(void *data, bool up);
+	/* Fills the LeaseState for Hello (strings must stay valid until it returns). May be NULL. */
+	void (*hello_lease)(void *data, CassandraAgent__V1__LeaseState *lease);
 	void *data;
 };
 
@@ -42,6 +49,10 @@ int controller_start(uv_loop_t *loop, const struct agent_config *cfg, struct hea
  * after the next Welcome, in order. Returns 0 (sent or left for later) or -ENOMEM.
  */
 int controller_send_update(struct controller *c, const CassandraAgent__V1__CommandUpdate *u);
+
+/* Sends an Envelope (LeaseRequest, LeaseRelease) in the current session. Returns 0 once
+ * handed to TLS, -ENOTCONN without a session (nothing is queued), -ENOMEM. */
+int controller_send(struct controller *c, CassandraAgent__V1__Envelope *env);
 
 /* Asks for a HealthReport now (coalesced; health is never queued while disconnected). */
 void controller_report_soon(struct controller *c);

@@ -20,7 +20,7 @@
 
 #define ST(x) CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_##x
 
-enum job_type { JOB_NODETOOL, JOB_TAKE_SNAPSHOT, JOB_CLEAR_SNAPSHOT };
+enum job_type { JOB_NODETOOL, JOB_TAKE_SNAPSHOT, JOB_CLEAR_SNAPSHOT, JOB_MAINTENANCE, JOB_PAUSE };
 
 /* Where a command came from: the controller (statuses go to send_update) or the status
  * socket (the final status goes to local_cb; nothing goes to the controller). */
@@ -39,6 +39,8 @@ struct job {
 	char **argv;          /* JOB_NODETOOL: subcommand and arguments, NULL-terminated */
 	char tag[80];         /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
 	bool force;           /* JOB_CLEAR_SNAPSHOT */
+	CassandraAgent__V1__Maintenance *maint; /* JOB_MAINTENANCE (a copy) */
+	bool paused;          /* JOB_PAUSE */
 	bool long_running;
 	bool accepted_durable;
 };
@@ -62,6 +64,8 @@ static int64_t now_unix_ms(void)
 
 static void job_free(struct job *j)
 {
+	if (j->maint)
+		cassandra_agent__v1__maintenance__free_unpacked(j->maint, NULL);
 	for (size_t i = 0; j->argv && j->argv[i]; i++)
 		free(j->argv[i]);
 	free(j->argv);
@@ -308,6 +312,34 @@ static void snapshot_done_cb(void *data, int err, const char *message, const cha
 	run_next(d);
 }
 
+/* Maintenance commands finish at once: the maintenance itself runs under its lease. */
+static int maintenance_job(struct dispatch *d, struct job *j, char *err, size_t errlen)
+{
+	char msg[320];
+	int rc;
+
+	if (!d->deps.maintenance) {
+		snprintf(err, errlen, "maintenance is not available");
+		return -ENOTSUP;
+	}
+	if (j->type == JOB_PAUSE) {
+		maintenance_pause(d->deps.maintenance, j->paused);
+		snprintf(msg, sizeof msg, "maintenance %s", j->paused ? "paused" : "resumed");
+	} else {
+		rc = maintenance_request(d->deps.maintenance, j->maint->kind, j->maint->version, j->maint->allow_minor_upgrade,
+					 j->maint->allow_major_upgrade, j->maint->reason, err, errlen);
+		if (rc < 0)
+			return rc;
+		snprintf(msg, sizeof msg, "maintenance %s queued",
+			 cassandra_agent__v1__maintenance_kind__descriptor.values[j->maint->kind].name);
+	}
+	d->running = NULL;
+	finish(d, &j->origin, j->id, j->kind, ST(SUCCEEDED), msg, NULL, 0);
+	job_free(j);
+	run_next(d);
+	return 0;
+}
+
 /* Starts job `j`; returns 0, or a negative errno with `err` filled (nothing started). */
 static int job_start(struct dispatch *d, struct job *j, char *err, size_t errlen)
 {
@@ -333,6 +365,9 @@ static int job_start(struct dispatch *d, struct job *j, char *err, size_t errlen
 			return -ENOTSUP;
 		}
 		return snapshots_clear(d->deps.snapshots, j->tag, j->force, snapshot_done_cb, j, err, errlen);
+	case JOB_MAINTENANCE:
+	case JOB_PAUSE:
+		return maintenance_job(d, j, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -453,6 +488,41 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 		j->type = JOB_CLEAR_SNAPSHOT;
 		j->force = cmd->clear_snapshot->force;
 		snprintf(j->tag, sizeof j->tag, "%s", cmd->clear_snapshot->tag);
+		return j;
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_MAINTENANCE: {
+		size_t n = cassandra_agent__v1__maintenance__get_packed_size(cmd->maintenance);
+		uint8_t *buf = malloc(n ? n : 1);
+
+		if (cmd->maintenance->kind < CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_REBOOT ||
+		    cmd->maintenance->kind > CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA) {
+			free(buf);
+			snprintf(err, errlen, "maintenance: unknown kind %d", (int)cmd->maintenance->kind);
+			goto fail;
+		}
+		if (cmd->maintenance->kind == CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA &&
+		    (!cmd->maintenance->version || !cmd->maintenance->version[0])) {
+			free(buf);
+			snprintf(err, errlen, "maintenance: UPGRADE_CASSANDRA needs a version");
+			goto fail;
+		}
+		if (!buf) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		/* A deep copy: the command is freed when this call returns. */
+		cassandra_agent__v1__maintenance__pack(cmd->maintenance, buf);
+		j->maint = cassandra_agent__v1__maintenance__unpack(NULL, n, buf);
+		free(buf);
+		if (!j->maint) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		j->type = JOB_MAINTENANCE;
+		return j;
+	}
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_PAUSE_MAINTENANCE:
+		j->type = JOB_PAUSE;
+		j->paused = cmd->pause_maintenance->paused;
 		return j;
 	case CASSANDRA_AGENT__V1__COMMAND__KIND__NOT_SET:
 		snprintf(err, errlen, "%s: unknown or missing command kind", kind);

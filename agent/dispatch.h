@@ -9,6 +9,7 @@
 #include "command_store.h"
 #include "config.h"
 #include "health.h"
+#include "maintenance.h"
 #include "nodetool.h"
 #include "snapshots.h"
 
@@ -24,6 +25,7 @@ struct dispatch_deps {
 	struct nodetool_runner *runner;
 	struct health *health;
 	struct snapshots *snapshots; /* TakeSnapshot / ClearSnapshot */
+	struct maintenance *maintenance; /* Maintenance / PauseMaintenance */
 	const struct agent_config *cfg;
 	/* Sends a CommandUpdate towards the controller (stays undelivered when offline). */
 	int (*send_update)(void *data, const CassandraAgent__V1__CommandUpdate *u);

@@ -81,6 +81,7 @@ struct health {
 
 	struct health_controller controller;
 	struct health_snapshots snapshots;
+	struct health_lease lease;
 
 	/* derived */
 	struct condition *conds;
@@ -341,6 +342,9 @@ static bool health_evaluate(struct health *h)
 	if (h->snapshots.clear_failed[0])
 		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, "clearsnapshot", "%s", h->snapshots.clear_failed);
 
+	if (h->lease.stuck)
+		changed |= cond_assert(h, "MAINTENANCE_STUCK", SEV_CRITICAL, h->lease.lease_id, "%s", h->lease.detail);
+
 	/* Clear what no longer holds. */
 	for (size_t i = 0; i < h->n_conds;) {
 		struct condition *c = &h->conds[i];
@@ -519,6 +523,33 @@ void health_update_controller(struct health *h, const struct health_controller *
 	(void)changed;
 }
 
+void health_update_lease(struct health *h, const struct health_lease *l)
+{
+	const char *old = h->lease.phase[0] ? h->lease.phase : "IDLE";
+	bool changed = strcmp(old, l->phase) != 0 || h->lease.n_blockers != l->n_blockers;
+
+	if (strcmp(old, l->phase) != 0)
+		health_event(h, "lease", l->lease_id[0] ? l->lease_id : "-", "%s -> %s%s%s", old, l->phase,
+			     l->detail[0] ? ": " : "", l->detail);
+	h->lease = *l;
+	health_updated(h, changed);
+}
+
+bool health_maintenance_holds(const struct health *h)
+{
+	return h->lease.phase[0] && strcmp(h->lease.phase, "IDLE") != 0 && strcmp(h->lease.phase, "BLOCKED") != 0;
+}
+
+const struct nt_peer *health_self(const struct health *h)
+{
+	return self_peer(h);
+}
+
+bool health_cql_ok(const struct health *h)
+{
+	return h->cql_known && !h->cql_err;
+}
+
 void health_update_snapshots(struct health *h, const struct health_snapshots *s)
 {
 	h->snapshots = *s;
@@ -692,6 +723,19 @@ static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct a
 	ctl->last_error = h->controller.last_error;
 	ctl->address = h->controller.address;
 	r->controller = ctl;
+	r->lease = ARENA_NEW(a, CassandraAgent__V1__LeaseState, CASSANDRA_AGENT__V1__LEASE_STATE__INIT);
+	if (!r->lease)
+		return NULL;
+	r->lease->lease_id = h->lease.lease_id;
+	r->lease->phase = h->lease.phase[0] ? h->lease.phase : (char *)"IDLE";
+	r->lease->epoch = h->lease.epoch;
+	r->lease->kind = h->lease.kind;
+	r->lease->n_blockers = h->lease.n_blockers;
+	r->lease->blockers = arena_alloc(a, (h->lease.n_blockers + 1) * sizeof(char *));
+	if (!r->lease->blockers)
+		return NULL;
+	for (size_t i = 0; i < h->lease.n_blockers; i++)
+		r->lease->blockers[i] = h->lease.blockers[i];
 	r->snapshots = ARENA_NEW(a, CassandraAgent__V1__SnapshotState, CASSANDRA_AGENT__V1__SNAPSHOT_STATE__INIT);
 	if (!r->snapshots)
 		return NULL;

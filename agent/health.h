@@ -89,6 +89,30 @@ bool health_cassandra_known(const struct health *h);
  * or the native transport is up. */
 bool health_cassandra_running(const struct health *h);
 
+/* The maintenance state (SPEC section 7, LeaseState); `stuck` raises MAINTENANCE_STUCK. */
+struct health_lease {
+	char lease_id[96];
+	char phase[16];
+	uint64_t epoch;
+	CassandraAgent__V1__MaintenanceKind kind;
+	size_t n_blockers;
+	char blockers[8][160];
+	bool stuck;
+	char detail[320];
+};
+
+/* Records the maintenance state; a phase change counts as a state change (reported at once). */
+void health_update_lease(struct health *h, const struct health_lease *l);
+
+/* True while maintenance holds the node (a lease asked for, held or being released). */
+bool health_maintenance_holds(const struct health *h);
+
+/* This node's own row in the ring (by host id, else by address), or NULL. */
+const struct nt_peer *health_self(const struct health *h);
+
+/* True when the last CQL probe answered. */
+bool health_cql_ok(const struct health *h);
+
 /* Fills `node` with this node's identity (strings owned by the model, valid until the next
  * update). */
 void health_node_identity(struct health *h, CassandraAgent__V1__NodeIdentity *node);

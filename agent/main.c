@@ -16,6 +16,7 @@
 #include "dispatch.h"
 #include "health.h"
 #include "log.h"
+#include "maintenance.h"
 #include "nodetool.h"
 #include "probes.h"
 #include "snapshots.h"
@@ -35,6 +36,7 @@ struct agent {
 	struct dispatch *dispatch;
 	struct controller *controller;
 	struct snapshots *snapshots;
+	struct maintenance *maintenance;
 	struct control control;
 	int64_t started_unix_ms;
 	uv_signal_t sigterm, sigint, sighup;
@@ -76,6 +78,41 @@ static void command_cb(void *data, const CassandraAgent__V1__Command *cmd)
 	dispatch_command(a->dispatch, cmd);
 }
 
+static void lease_grant_cb(void *data, const CassandraAgent__V1__LeaseGrant *g)
+{
+	struct agent *a = data;
+
+	maintenance_lease_grant(a->maintenance, g);
+}
+
+static void lease_denied_cb(void *data, const CassandraAgent__V1__LeaseDenied *d)
+{
+	struct agent *a = data;
+
+	maintenance_lease_denied(a->maintenance, d);
+}
+
+static void session_cb(void *data, bool up)
+{
+	struct agent *a = data;
+
+	maintenance_session(a->maintenance, up);
+}
+
+static void hello_lease_cb(void *data, CassandraAgent__V1__LeaseState *lease)
+{
+	struct agent *a = data;
+
+	maintenance_hello_lease(a->maintenance, lease);
+}
+
+static int outbox_send_cb(void *data, CassandraAgent__V1__Envelope *env)
+{
+	struct agent *a = data;
+
+	return a->controller ? controller_send(a->controller, env) : -ENOTCONN;
+}
+
 /* The jobs, the command journal, the dispatcher, and the controller channel when one is
  * configured. Without a usable journal no command runs and no controller session starts
  * (results could not be kept idempotent); the agent still serves its socket. */
@@ -83,12 +120,23 @@ static int agent_start_jobs(struct agent *a)
 {
 	char err[512];
 	struct dispatch_deps deps = {0};
-	struct controller_hooks hooks = {.command = command_cb, .data = a};
+	struct controller_hooks hooks = {
+		.command = command_cb,
+		.lease_grant = lease_grant_cb,
+		.lease_denied = lease_denied_cb,
+		.session = session_cb,
+		.hello_lease = hello_lease_cb,
+		.data = a,
+	};
+	struct maintenance_outbox outbox = {.send = outbox_send_cb, .data = a};
 	int rc;
 
 	if (snapshots_start(&a->loop, a->cfg, a->health, a->runner, a->started_unix_ms, &a->snapshots) < 0)
 		return -ENOMEM;
 	a->control.snapshots = a->snapshots;
+	if (maintenance_start(&a->loop, a->cfg, a->health, a->runner, &outbox, &a->maintenance) < 0)
+		return -ENOMEM;
+	a->control.maintenance = a->maintenance;
 	rc = command_store_open(&a->loop, a->cfg->state_directory, a->started_unix_ms, &a->store, err, sizeof err);
 	if (rc < 0) {
 		log_err("main", "command journal unavailable, no command will run: %s", err);
@@ -100,6 +148,7 @@ static int agent_start_jobs(struct agent *a)
 	deps.runner = a->runner;
 	deps.health = a->health;
 	deps.snapshots = a->snapshots;
+	deps.maintenance = a->maintenance;
 	deps.cfg = a->cfg;
 	deps.send_update = send_update_cb;
 	deps.send_data = a;
@@ -157,6 +206,8 @@ static void agent_reload(struct agent *a)
 		dispatch_set_config(a->dispatch, cfg);
 	if (a->snapshots)
 		snapshots_apply_config(a->snapshots, cfg);
+	if (a->maintenance)
+		maintenance_apply_config(a->maintenance, cfg);
 	config_free(a->cfg);
 	free(a->cfg);
 	a->cfg = cfg;
@@ -177,6 +228,7 @@ static void agent_stop(struct agent *a)
 	status_server_stop(a->status);
 	probes_stop(a->probes);
 	snapshots_stop(a->snapshots);
+	maintenance_stop(a->maintenance);
 	dispatch_close(a->dispatch);
 	controller_stop(a->controller);
 	nodetool_runner_close(a->runner);

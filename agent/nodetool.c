@@ -18,7 +18,7 @@ struct nodetool_runner {
 	size_t n_prefix;
 	struct nodetool_op *ops; /* calls under way, linked through op->next */
 	size_t n_ops;
-	bool closing;
+	bool closing;   /* no new calls; freed once n_ops is 0 */
 };
 
 struct nodetool_op {
@@ -400,6 +400,12 @@ fail:
 		free(op->subcommand);
 	free(op);
 	return rc;
+}
+
+void nodetool_runner_release(struct nodetool_runner *r)
+{
+	r->closing = true;
+	runner_maybe_free(r);
 }
 
 void nodetool_runner_close(struct nodetool_runner *r)

@@ -58,6 +58,10 @@ int nodetool_run_capped(struct nodetool_runner *r, const char *const *args, uint
 /* Number of calls under way. */
 size_t nodetool_runner_active(const struct nodetool_runner *r);
 
+/* Frees the runner once its calls under way have finished on their own (nothing is killed;
+ * their callbacks fire as usual). No new call may be made. */
+void nodetool_runner_release(struct nodetool_runner *r);
+
 /* Kills every call under way (their callbacks fire with -ECANCELED) and frees the runner
  * once the last one has closed its handles. */
 void nodetool_runner_close(struct nodetool_runner *r);

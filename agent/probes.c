@@ -35,6 +35,7 @@ struct probes {
 	enum nt_step nt_step;
 	unsigned nt_rounds;
 	bool version_known;
+	int64_t generation;          /* Cassandra's gossip generation: a restart changes it */
 	struct host_cpu cpu;
 };
 
@@ -178,8 +179,13 @@ static int nt_apply(struct probes *p, enum nt_step step, const char *out, size_t
 		struct nt_info info;
 
 		rc = nt_parse_info(out, len, &info, err, errlen);
-		if (rc == 0)
+		if (rc == 0) {
+			/* Cassandra restarted (an upgrade?): ask its version again this round. */
+			if (info.generation != p->generation)
+				p->version_known = false;
+			p->generation = info.generation;
 			health_update_info(p->health, &info);
+		}
 		return rc;
 	}
 	case NT_DESCRIBECLUSTER: {

@@ -430,7 +430,7 @@ static bool guards_pass(struct snapshots *s, char *reason, size_t len)
 		disks[i].err = host_disk_usage(disks[i].path, &disks[i].total_bytes, &disks[i].free_bytes);
 	}
 	in.snapshot_running = false;
-	in.maintenance_holds = false; /* no maintenance in this version */
+	in.maintenance_holds = health_maintenance_holds(s->health);
 	in.cassandra_running = health_cassandra_running(s->health);
 	in.disks = disks;
 	in.n_disks = n;

@@ -76,6 +76,8 @@ class Env:
         self.data_dir = os.path.join(self.dir, "data")
         os.mkdir(self.data_dir)
         self.socket = os.path.join(self.dir, "agent.sock")
+        with open(os.path.join(self.dir, "boot_id"), "w") as f:
+            f.write("00000000-0000-4000-8000-000000000001\n")
         self.bus_address = "unix:path=%s/missing-bus" % self.dir
         if bus:
             self.start_bus()
@@ -136,7 +138,7 @@ class Env:
 
     # ---- agent ---------------------------------------------------------------------
     def config_text(self, probe="1s", nodetool_interval="1s", nodetool_timeout="3s", extra="", controller=None,
-                    report_interval="30s"):
+                    report_interval="30s", maintenance=None):
         """controller: dict(address=, ca=, cert=, key=) adds a controller section."""
         if controller:
             extra += ("\ncontroller:\n  address: {address}\n  ca: {ca}\n  cert: {cert}\n  key: {key}\n"
@@ -153,8 +155,11 @@ cassandra:
 health: {{ probe_interval: {probe}, nodetool_interval: {nodetool_interval} }}
 status: {{ socket: {sock}, group: "" }}
 state_directory: {dir}
+{maintenance}
 {extra}
-""".format(nt=os.path.join(DOUBLES, "fake_nodetool"), state=self.state, node=self.node, calls=self.calls,
+""".format(maintenance=maintenance if maintenance is not None else
+           "maintenance: {{ reboot_required: {d}/reboot-required, boot_id_file: {d}/boot_id, settle: 1s, "
+           "healthy_timeout: 30s }}".format(d=self.dir),nt=os.path.join(DOUBLES, "fake_nodetool"), state=self.state, node=self.node, calls=self.calls,
            nodetool_timeout=nodetool_timeout, port=self.cql_port, data=self.data_dir, probe=probe,
            nodetool_interval=nodetool_interval, sock=self.socket, dir=self.dir, extra=extra)
 
@@ -169,6 +174,8 @@ state_directory: {dir}
         env["NOTIFY_SOCKET"] = self.notify.path
         env.pop("JOURNAL_STREAM", None)
         env.update(extra_env or {})
+        self.notify.poll()
+        self.notify.messages.clear()  # READY=1 must come from this start
         if getattr(self, "agent_logf", None):
             self.agent_logf.close()
         self.agent_logf = open(self.agent_log, "a")

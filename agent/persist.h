@@ -1,0 +1,21 @@
+/* persist: crash-safe file replacement off the loop (fileio_replace in a libuv worker thread). */
+#ifndef CA_PERSIST_H
+#define CA_PERSIST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <uv.h>
+
+/* Called from the loop once the file is replaced (err 0) or not (negative errno, `errmsg`
+ * says which step failed). */
+typedef void (*persist_cb)(void *data, int err, const char *errmsg);
+
+/*
+ * Replaces `path` with a copy of `len` bytes of `bytes` (temp + fsync + rename + fsync dir,
+ * see fileio_replace(), no history) in a worker thread, then calls `cb` (may be NULL).
+ * Returns 0, or a negative errno when nothing was queued (cb does not fire).
+ */
+int persist_write(uv_loop_t *loop, const char *path, const void *bytes, size_t len, mode_t mode, persist_cb cb,
+		  void *data);
+
+#endif

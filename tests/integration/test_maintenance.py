@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Integration tests of maintenance on one node: the real agent, the reference controller (leases
+granted by the test through the control socket when the controller does not grant by itself), the
+fake nodetool, and dbusmock's systemd and logind. The harness plays the reboot: it kills the agent,
+clears the sentinel, changes the boot id and starts the agent again."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "controller"))
+from client import Controller, make_certs  # noqa: E402
+from harness import DOUBLES, Env, wait_for  # noqa: E402
+
+CERTS = None
+
+
+def setUpModule():
+    global CERTS, CERTS_ROOT
+    CERTS_ROOT = tempfile.mkdtemp(prefix="ca-certs-")
+    CERTS = make_certs(os.path.join(CERTS_ROOT, "certs"))
+
+
+def tearDownModule():
+    shutil.rmtree(CERTS_ROOT, ignore_errors=True)
+
+
+class Node(unittest.TestCase):
+    patch_command = ""
+    healthy_timeout = "20s"
+
+    def setUp(self):
+        self.env = Env()
+        self.addCleanup(self.env.close)
+        # The test plays the controller's lease decisions (manual mode): one node cannot make a
+        # whole healthy ring for the reference controller's own rules.
+        self.ctl = Controller(CERTS, os.path.join(self.env.dir, "record.jsonl"), os.path.join(self.env.dir, "c.sock"),
+                              manual_leases=True)
+        self.addCleanup(self.ctl.stop)
+        self.sentinel = os.path.join(self.env.dir, "reboot-required")
+        self.boot_id = os.path.join(self.env.dir, "boot_id")
+        self.patch_log = os.path.join(self.env.dir, "patched.log")
+
+    def start(self, patch_command=None, extra_maint=""):
+        c = lambda n: os.path.join(CERTS, n)
+        patch = patch_command if patch_command is not None else self.patch_command
+        maint = ("maintenance: {{ reboot_required: {s}, boot_id_file: {b}, settle: 1s, healthy_timeout: {t}, "
+                 "patch_command: [{p}]{x} }}").format(s=self.sentinel, b=self.boot_id, t=self.healthy_timeout,
+                                                     p=patch, x=extra_maint)
+        self.env.write_config(maintenance=maint, controller=dict(
+            address="127.0.0.1:%d" % self.ctl.port, ca=c("ca.pem"), cert=c("agent.pem"), key=c("agent.key")),
+            report_interval="1s")
+        self.env.start_agent()
+        self.ctl.wait("hello", timeout=10)
+
+    def lease(self):
+        return self.env.ctl("lease")
+
+    def wait_phase(self, phase, timeout=20):
+        return wait_for(lambda: (lambda l: l if l["phase"] == phase else None)(self.lease()), timeout,
+                        "phase %s (now %s)" % (phase, self.lease()))
+
+    def grant(self, epoch=7):
+        """Grants the pending request unless the controller already did."""
+        req = self.ctl.wait("lease_request", timeout=20)["lease_request"]
+        time.sleep(0.5)
+        if self.lease()["phase"] == "REQUESTED":
+            self.ctl.send({"lease_grant": {"lease_id": req["lease_id"], "epoch": epoch}})
+        return req
+
+    def nodetool(self, *args):
+        subprocess.run([os.path.join(DOUBLES, "fake_nodetool"), "--state", self.env.state, "--node", self.env.node]
+                       + list(args), check=True, capture_output=True, timeout=10)
+
+    def calls(self, sub):
+        return self.env.nodetool_calls(sub)
+
+    def reboot_calls(self):
+        out = subprocess.run(["bash", os.path.join(DOUBLES, "busctl_unit.sh"), self.env.bus_address, "reboot-calls"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        return int(out or 0)
+
+    def simulate_reboot(self, clear_sentinel=True, come_back=True):
+        """The machine reboots: everything dies, /run is empty, a new boot id, Cassandra starts at boot."""
+        self.env.agent.kill()
+        self.env.agent.wait()
+        if clear_sentinel and os.path.exists(self.sentinel):
+            os.unlink(self.sentinel)
+        with open(self.boot_id, "w") as f:
+            f.write(str(uuid.uuid4()) + "\n")
+        if come_back:
+            self.env.unit("start")
+            self.nodetool("fake-set", "status=U", "drained=false", "gossip=true", "binary=true")
+        self.env.start_agent()
+
+
+class RollingReboot(Node):
+    def test_full_lease_flow_with_reboot(self):
+        self.start()
+        open(self.sentinel, "w").close()
+        req = self.grant(epoch=7)
+        self.assertEqual(req["kind"], "MAINTENANCE_KIND_REBOOT")
+        self.assertEqual(req["rack"], "rack1")
+        wait_for(lambda: self.reboot_calls() == 1, 20, "logind Reboot")
+        self.assertEqual(self.calls("drain"), 1)
+        self.assertEqual(self.lease()["phase"], "REBOOTING")
+        self.assertEqual(self.ctl.records("lease_release"), [])
+        self.simulate_reboot()
+        rel = self.ctl.wait("lease_release", timeout=30)["lease_release"]
+        self.assertEqual(rel["lease_id"], req["lease_id"])
+        self.assertEqual(int(rel["epoch"]), 7)
+        self.assertTrue(rel["success"])
+        self.wait_phase("IDLE")
+        self.assertEqual(self.reboot_calls(), 1)  # never a second reboot
+        events = [e["message"] for e in self.env.ctl("events")["events"] if e["kind"] == "lease"]
+        self.assertTrue(any("RECOVERING -> RELEASED" in m for m in events), events)
+
+    def test_sentinel_still_present_after_the_reboot_is_stuck_and_never_reboots_again(self):
+        self.start()
+        open(self.sentinel, "w").close()
+        self.grant()
+        wait_for(lambda: self.reboot_calls() == 1, 20, "logind Reboot")
+        self.simulate_reboot(clear_sentinel=False)
+        st = self.wait_phase("STUCK")
+        self.assertIn("still present", st["detail"])
+        time.sleep(2)
+        self.assertEqual(self.reboot_calls(), 1)
+        self.assertEqual(self.ctl.records("lease_release"), [])
+        cond = [c for c in self.env.status()["conditions"] if c["code"] == "MAINTENANCE_STUCK"]
+        self.assertEqual(cond[0]["severity"], "SEVERITY_CRITICAL")
+        # Only a forced release ends it.
+        r = self.env.ctl("lease", "release", "--force")
+        self.assertEqual(r["result"], "released")
+        rel = self.ctl.wait("lease_release", timeout=10)["lease_release"]
+        self.assertFalse(rel.get("success", False))
+
+    def test_node_never_healthy_is_stuck_and_keeps_the_lease(self):
+        self.healthy_timeout = "4s"
+        self.start()
+        open(self.sentinel, "w").close()
+        self.grant()
+        wait_for(lambda: self.reboot_calls() == 1, 20, "logind Reboot")
+        self.simulate_reboot(come_back=False)  # Cassandra does not come back
+        st = self.wait_phase("STUCK", timeout=20)
+        self.assertIn("healthy_timeout", st["detail"])
+        self.assertEqual(self.ctl.records("lease_release"), [])
+
+    def test_sigkill_at_each_step_resumes_and_never_reboots_twice(self):
+        # Slow steps so the test can kill the agent inside each of them.
+        self.nodetool("fake-fault", "drain", "slow", "seconds=3", "times=1")
+        script = os.path.join(self.env.dir, "patch.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\necho patched >> %s\nsleep 3\n" % self.patch_log)
+        os.chmod(script, 0o755)
+        self.start(patch_command=script)
+        self.ctl.push({"id": "m1", "maintenance": {"kind": "MAINTENANCE_KIND_PATCH_OS", "reason": "test"}})
+        req = self.grant()
+        open(self.sentinel, "w").close()  # the patch will ask for a reboot
+        for phase in ("DRAINING", "PATCHING"):
+            self.wait_phase(phase)
+            self.env.agent.kill()
+            self.env.agent.wait()
+            self.env.start_agent()
+        wait_for(lambda: self.reboot_calls() == 1, 30, "logind Reboot")
+        # Killed after asking for the reboot but before it happened: no second Reboot call.
+        self.env.agent.kill()
+        self.env.agent.wait()
+        self.env.start_agent()
+        time.sleep(3)
+        self.assertEqual(self.reboot_calls(), 1)
+        self.simulate_reboot()
+        # Killed while recovering: resumes and only releases after the recovery check.
+        self.wait_phase("RECOVERING")
+        self.env.agent.kill()
+        self.env.agent.wait()
+        self.env.start_agent()
+        rel = self.ctl.wait("lease_release", timeout=30)["lease_release"]
+        self.assertEqual(rel["lease_id"], req["lease_id"])
+        self.assertTrue(rel["success"])
+        self.assertEqual(len(self.ctl.records("lease_release")), 1)
+        with open(self.patch_log) as f:
+            self.assertGreaterEqual(len(f.readlines()), 1)
+
+
+class Guards(Node):
+    def test_blockers_stop_the_request_and_are_named(self):
+        self.env.edit_state(lambda st: [n.update(status="D") for n in st["nodes"] if n["address"] == "10.0.2.22"])
+        self.start()
+        open(self.sentinel, "w").close()
+        st = self.wait_phase("BLOCKED")
+        self.assertIn("peer 10.0.2.22 (dc2/rack2) is DN", st["blockers"])
+        time.sleep(2)
+        self.assertEqual(self.ctl.records("lease_request"), [])
+        out = self.env.ctl("status")["lease"]
+        self.assertEqual(out["phase"], "BLOCKED")
+        self.assertIn("peer 10.0.2.22 (dc2/rack2) is DN", out["blockers"])
+
+    def test_a_granted_lease_never_drains_while_a_node_of_another_rack_is_down(self):
+        self.start()
+        open(self.sentinel, "w").close()
+        req = self.ctl.wait("lease_request", timeout=20)["lease_request"]
+        # The ring degrades after the request, and a faulty controller grants anyway.
+        self.env.edit_state(lambda st: [n.update(status="D") for n in st["nodes"] if n["address"] == "10.0.1.12"])
+        time.sleep(1.5)
+        if self.lease()["phase"] == "REQUESTED":
+            self.ctl.send({"lease_grant": {"lease_id": req["lease_id"], "epoch": 9}})
+        st = self.wait_phase("GRANTED")
+        time.sleep(4)
+        self.assertEqual(self.calls("drain"), 0)
+        st = self.lease()
+        self.assertEqual(st["phase"], "GRANTED")
+        self.assertIn("not draining", st["detail"])
+        # Healthy again: it goes on.
+        self.env.edit_state(lambda s: [n.update(status="U") for n in s["nodes"] if n["address"] == "10.0.1.12"])
+        wait_for(lambda: self.calls("drain") == 1, 15, "drain once healthy")
+
+    def test_pause_blocks_new_maintenance(self):
+        self.start()
+        self.env.ctl("maintenance", "pause")
+        open(self.sentinel, "w").close()
+        st = self.wait_phase("BLOCKED")
+        self.assertIn("maintenance is paused", st["blockers"])
+        self.env.ctl("maintenance", "resume")
+        self.ctl.wait("lease_request", timeout=20)
+
+
+class UpgradePolicy(Node):
+    def upgrade(self, cid, version, **flags):
+        body = {"kind": "MAINTENANCE_KIND_UPGRADE_CASSANDRA", "version": version}
+        body.update(flags)
+        self.ctl.push({"id": cid, "maintenance": body})
+        finals = ("COMMAND_STATUS_SUCCEEDED", "COMMAND_STATUS_REJECTED", "COMMAND_STATUS_FAILED")
+        return wait_for(lambda: [r for r in self.ctl.records("command_update", {"id": cid})
+                                 if r["command_update"].get("status") in finals], 10, cid)[-1]["command_update"]
+
+    def set_version(self, v):
+        self.nodetool("fake-set-cluster", "version=%s" % v)
+        wait_for(lambda: self.env.ctl("version")["cassandra_version"] == v, 40, "agent sees %s" % v)
+
+    def test_minor_and_major_upgrades_need_their_flags(self):
+        self.start()
+        self.set_version("4.0.15")
+        u = self.upgrade("u1", "4.1.8")
+        self.assertEqual(u["status"], "COMMAND_STATUS_FAILED")
+        self.assertIn("allow_minor_upgrade", u["message"])
+        self.set_version("4.1.8")
+        u = self.upgrade("u2", "5.0.2")
+        self.assertEqual(u["status"], "COMMAND_STATUS_FAILED")
+        self.assertIn("allow_major_upgrade", u["message"])
+        u = self.upgrade("u3", "4.1.5")
+        self.assertEqual(u["status"], "COMMAND_STATUS_FAILED")
+        self.assertIn("downgrade", u["message"])
+
+    def test_patch_upgrade_is_performed_and_the_version_checked(self):
+        script = os.path.join(self.env.dir, "upgrade.sh")
+        with open(script, "w") as f:
+            # The "package manager": installs the version into the simulated cluster.
+            f.write("#!/bin/sh\n%s --state %s --node %s fake-set-cluster version=$1\n"
+                    % (os.path.join(DOUBLES, "fake_nodetool"), self.env.state, self.env.node))
+        os.chmod(script, 0o755)
+        self.start(extra_maint=", cassandra_upgrade_command: [%s, \"{version}\"]" % script)
+        self.set_version("4.1.5")
+        u = self.upgrade("u4", "4.1.8")
+        self.assertEqual(u["status"], "COMMAND_STATUS_SUCCEEDED", u)
+        self.grant()
+        # No reboot for an upgrade: stop, upgrade, start, recover.
+        self.wait_phase("RECOVERING", timeout=30)
+        self.nodetool("fake-set", "status=U", "drained=false", "gossip=true", "binary=true")
+        rel = self.ctl.wait("lease_release", timeout=30)["lease_release"]
+        self.assertTrue(rel["success"])
+        self.assertEqual(self.env.ctl("version")["cassandra_version"], "4.1.8")
+        self.assertEqual(self.reboot_calls(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
