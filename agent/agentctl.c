@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "certs_cmd.h"
+#include "config_cmd.h"
 
 #define DEFAULT_SOCKET "/run/cassandra-agent/agent.sock"
 #define REPLY_MAX (64 * 1024 * 1024)
@@ -417,8 +418,19 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "truststore") == 0 || strcmp(argv[0], "keystore") == 0)
 		return certs_cmd_run(argc, argv, json_out);
 	if (strcmp(argv[0], "config") == 0) {
-		fprintf(stderr, "cassandra-agentctl: %s: not implemented in this version\n", argv[0]);
-		return EXIT_FAILED;
+		/* Offline: the file editor (`--json` passed on). */
+		char **v = calloc((size_t)argc + 2, sizeof *v);
+		int rc;
+
+		if (!v)
+			return EXIT_FAILED;
+		for (int i = 0; i < argc; i++)
+			v[i] = argv[i];
+		if (json_out)
+			v[argc++] = (char *)"--json";
+		rc = config_cmd_main(argc, v);
+		free(v);
+		return rc;
 	}
 	fprintf(stderr, "cassandra-agentctl: unknown command \"%s\"\n", argv[0]);
 	usage(stderr);

@@ -16,6 +16,11 @@
  * copies of that name are kept.
  * Returns 0, or a negative errno with `err` saying which step failed ("fsync ...: ...");
  * on failure `path` is untouched and no temporary file is left.
+ * Details: a symlink at `path` stays a symlink (the file it points to is replaced); before the
+ * rename the old file gets a second hard link `.<name>.XXXXXX.old`, so that a failed fsync of the
+ * directory can put the old file back (a new file is removed instead); the history copy made for
+ * a write that then fails is removed again; `history_keep` 0 keeps every copy; a copy name
+ * already taken (two writes in one millisecond) moves on to the next millisecond.
  */
 int fileio_replace(const char *path, const void *data, size_t len, mode_t mode_if_new,
 		   const char *history_dir, unsigned history_keep, char *err, size_t errlen);

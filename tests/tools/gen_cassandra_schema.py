@@ -332,10 +332,16 @@ def build(data):
 def merge_key(mine, other, only_fill=False):
     """Merges what `other` says into `mine`: an active value wins, commented-out ones only fill gaps."""
     if other.type is not None:
-        if mine.type is None or (mine.type == "ANY" and other.type != "ANY"):
+        if mine.type is None or (mine.type == "ANY" and other.type != "ANY" and "MIXED" not in mine.flags):
             mine.type = other.type
-        elif not only_fill and other.type != "ANY":
-            mine.type = other.type
+        elif not only_fill and other.type not in ("ANY", mine.type):
+            if {mine.type, other.type} == {"INT", "DOUBLE"}:
+                mine.type = "DOUBLE"
+            else:
+                # two default files disagree (5.0 `authenticator: X` and cassandra_latest's
+                # `authenticator: {class_name: X}`): both forms are valid
+                mine.type = "ANY"
+                mine.flags.add("MIXED")
     mine.flags |= other.flags - ({"COMMENTED"} if only_fill else set())
     for name, child in other.children.items():
         if name not in mine.children:
@@ -349,7 +355,7 @@ def c_str(s):
 
 
 def c_flags(flags):
-    names = sorted(flags)
+    names = sorted(flags - {"MIXED"})
     return " | ".join("CASSANDRA_SCHEMA_" + n for n in names) if names else "0"
 
 
