@@ -10,6 +10,10 @@
     c.restart()                                # same port
     c.stop()
 
+Leases (see controller.py): Controller(..., lease_state=PATH, grant_all=False, manual_leases=False,
+lease_retry_ms=1000, cluster_name=""); c.leases() -> the lease table; c.clear_rack("dc1", "rack1");
+c.set_mode(grant_all=True); c.lease_events() -> the recorded lease_* events, oldest first.
+
 Every call is bounded in time. The controller's stderr goes to LOG (default RECORD + ".log").
 Failed control requests raise ControllerError (an AssertionError, so unittest reports a failure).
 """
@@ -60,7 +64,8 @@ def decode_bytes(value):
 class Controller:
     def __init__(self, certs_dir, record_path, control_path, port=0, *, cert="controller.pem",
                  key="controller.key", ca="ca.pem", pb_dir=None, ping_interval=15, silence_timeout=45,
-                 controller_id=None, log_path=None, host="127.0.0.1", start=True, startup_timeout=20):
+                 controller_id=None, log_path=None, host="127.0.0.1", start=True, startup_timeout=20,
+                 lease_state=None, grant_all=False, manual_leases=False, lease_retry_ms=None, cluster_name=None):
         self.certs_dir = certs_dir
         self.record_path = record_path
         self.control_path = control_path
@@ -75,6 +80,11 @@ class Controller:
         self.controller_id = controller_id
         self.log_path = log_path or record_path + ".log"
         self.startup_timeout = startup_timeout
+        self.lease_state = lease_state
+        self.grant_all = grant_all
+        self.manual_leases = manual_leases
+        self.lease_retry_ms = lease_retry_ms
+        self.cluster_name = cluster_name
         self.proc = None
         if start:
             self.start()
@@ -92,6 +102,16 @@ class Controller:
             argv += ["--pb-dir", self.pb_dir]
         if self.controller_id:
             argv += ["--controller-id", self.controller_id]
+        if self.lease_state:
+            argv += ["--lease-state", self.lease_state]
+        if self.grant_all:
+            argv += ["--grant-all"]
+        if self.manual_leases:
+            argv += ["--manual-leases"]
+        if self.lease_retry_ms is not None:
+            argv += ["--lease-retry-ms", str(int(self.lease_retry_ms))]
+        if self.cluster_name:
+            argv += ["--cluster-name", self.cluster_name]
         env = dict(os.environ, PROJECT_ROOT=PROJECT_ROOT, PYTHONDONTWRITEBYTECODE="1")
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -257,6 +277,20 @@ class Controller:
     def status(self):
         return self._checked({"op": "status"})
 
+    def leases(self):
+        """The lease table: {"epoch", "current_rack", "halted", "held", "leases": [...],
+        "grant_all", "manual", "retry_after_ms", "ring_problems": [...], ...}."""
+        return self._checked({"op": "leases"})
+
+    def clear_rack(self, datacenter, rack, force=False):
+        """Operator override after a failed rack; returns the cleared lease ids."""
+        return self._checked({"op": "clear_rack", "datacenter": datacenter, "rack": rack,
+                              "force": bool(force)})["cleared"]
+
+    def set_mode(self, **mode):
+        """set_mode(grant_all=True|False, manual=True|False, retry_after_ms=N)."""
+        return self._checked(dict(op="set_mode", **mode))
+
     def wait(self, type, match=None, timeout=10, conn=None, peer=None, count=1, since=None):
         """Waits for a received envelope with body `type` whose body matches `match` (subset
         match; keys starting with "_" and "seq" are checked on the record itself). Considers
@@ -314,3 +348,7 @@ class Controller:
 
     def events(self, kind=None):
         return [r for r in self._lines() if "_event" in r and (kind is None or r["_event"] == kind)]
+
+    def lease_events(self):
+        """Every recorded lease decision (lease_granted, lease_denied, lease_released, ...)."""
+        return [r for r in self._lines() if str(r.get("_event", "")).startswith("lease_")]

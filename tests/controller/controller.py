@@ -19,7 +19,34 @@ Record file (JSON lines, appended, flushed per line):
     protocol_error, closed, stopped_listening, started_listening, stopped.
 
 Control socket: a Unix stream socket, one JSON object per line in, one JSON line out; see
-Controller.OPS / the op_* methods below for the operations.
+the op_* methods below for the operations.
+
+Leases (SPEC section 7, "Reference controller semantics"), decided by LeaseTable:
+  * at most one rack of the cluster, keyed by (datacenter, rack), holds leases at a time; every
+    node of that rack that asks gets one (each grant has a fresh epoch from one counter per
+    controller, strictly increasing);
+  * another rack gets its first lease only after every lease of the current rack was released
+    with success and every node reports the whole ring UN (ring_problems: the newest
+    HealthReport of every connected agent, received after the last release, lists every known
+    node PEER_STATUS_UP + PEER_STATE_NORMAL; a known node (in any of those rings, or a connected
+    agent's own address) without a connected agent that reported blocks). The first rack of a
+    fresh table passes the same gate;
+  * a LeaseRelease with success=false halts the rollout: nothing is granted until the operator
+    op clear_rack clears that rack;
+  * a repeated LeaseRequest with the lease_id of a held lease, from the same node, gets the same
+    grant (same epoch); an agent reconnecting with Hello.lease keeps its lease (a lease the
+    table does not know, in a holding phase with an epoch, is adopted); no timer ever takes a
+    lease back;
+  * one controller serves one cluster: --cluster-name, else the first non-empty
+    NodeIdentity.cluster_name seen; agents of another cluster are denied and not counted;
+  * --lease-state PATH persists the table (JSON, written with write-temp + fsync + rename before
+    a grant is sent) so a restart keeps leases and epochs;
+  * modes: --grant-all (every request granted at once with a fresh epoch, racks and health
+    ignored; to prove the agents' own guard) and --manual-leases (requests and releases are only
+    recorded; tests answer by hand with the "send" op); both also through the set_mode op.
+  Lease decisions are recorded as events: lease_granted, lease_denied, lease_released,
+  lease_release_rejected, lease_resumed, lease_adopted, rack_cleared, lease_mode (fields
+  lease_id, node, datacenter, rack, epoch, reason, ...).
 
 The Python protobuf code is generated at run time with protoc (load_pb), into a temporary
 directory or the cache directory given by --pb-dir. This module is importable: tests use
@@ -228,6 +255,8 @@ class Conn:
         self.closed = False
         self.close_reason = None
         self.tasks = []
+        self.identity = {}       # newest NodeIdentity (from Hello, then from every HealthReport)
+        self.health = None       # newest HealthReport record (dict with "_at")
 
     def info(self):
         h = self.hello or {}
@@ -235,9 +264,232 @@ class Conn:
                 "hello": self.hello is not None, "node": h.get("node"),
                 "agent_version": h.get("agent_version"),
                 "resumable_command_ids": h.get("resumable_command_ids", []),
-                "lease": h.get("lease"),
+                "lease": h.get("lease"), "identity": self.identity,
+                "health_at": self.health["_at"] if self.health else None,
                 "connected_at": self.connected_at, "last_rx_at": self.last_rx_ms,
                 "frames_in": self.frames_in, "frames_out": self.frames_out}
+
+
+# --- leases ------------------------------------------------------------------------------------
+
+LEASE_STATE_FORMAT = 1
+# LeaseState.phase values in which an agent holds its lease (SPEC section 6.3).
+HOLDING_PHASES = frozenset(("GRANTED", "DRAINING", "STOPPED", "PATCHING", "REBOOTING", "STARTING",
+                            "RECOVERING", "STUCK"))
+
+
+def rack_name(dc, rack):
+    return "%s/%s" % (dc or "?", rack or "?")
+
+
+class LeaseTable:
+    """The lease table and its decisions (no I/O except the optional state file).
+
+    Lease states: "granted" (held), "released" (released with success), "failed" (released with
+    success=false: halts the rollout), "cleared" (failed or force-cleared by clear_rack).
+    current_rack is the rack that got the newest first-of-its-rack grant; it stays current (and
+    its nodes keep getting leases) until another rack passes the gate."""
+
+    def __init__(self, path=None, cluster_name=""):
+        self.path = path
+        self.cluster_name = cluster_name or ""
+        self.epoch = 0
+        self.current_rack = None          # {"datacenter": ..., "rack": ...} or None
+        self.last_release_at = None       # unix ms of the newest release (reports must be newer)
+        self.leases = {}                  # lease_id -> lease dict
+        if path and os.path.exists(path):
+            self.load()
+            if cluster_name and self.cluster_name and cluster_name != self.cluster_name:
+                raise ValueError("lease state %s belongs to cluster %r, not %r" % (path, self.cluster_name, cluster_name))
+            self.cluster_name = self.cluster_name or cluster_name or ""
+
+    # persistence
+
+    def to_json(self):
+        return {"format": LEASE_STATE_FORMAT, "cluster_name": self.cluster_name, "epoch": self.epoch,
+                "current_rack": self.current_rack, "last_release_at": self.last_release_at,
+                "leases": self.leases}
+
+    def load(self):
+        with open(self.path) as f:
+            d = json.load(f)
+        if not isinstance(d, dict) or d.get("format") != LEASE_STATE_FORMAT:
+            raise ValueError("%s: not a lease state file of format %d" % (self.path, LEASE_STATE_FORMAT))
+        self.cluster_name = d.get("cluster_name") or ""
+        self.epoch = int(d.get("epoch") or 0)
+        self.current_rack = d.get("current_rack")
+        self.last_release_at = d.get("last_release_at")
+        self.leases = dict(d.get("leases") or {})
+        # the counter never goes back, even in a hand-edited file
+        self.epoch = max([self.epoch] + [int(l.get("epoch") or 0) for l in self.leases.values()])
+
+    def save(self):
+        if not self.path:
+            return
+        d = os.path.dirname(os.path.abspath(self.path))
+        tmp = "%s.tmp.%d" % (self.path, os.getpid())
+        with open(tmp, "w") as f:
+            json.dump(self.to_json(), f, indent=1, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        try:
+            fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    # queries
+
+    def held(self):
+        return [l for l in self.leases.values() if l["state"] == "granted"]
+
+    def failed(self):
+        return [l for l in self.leases.values() if l["state"] == "failed"]
+
+    @staticmethod
+    def same_node(lease, node):
+        """False only when both identities are known and differ. An identity without host_id
+        (an agent's Hello before its first nodetool info carries native_address as its
+        address) is not known yet: the lease_id and the epoch then identify the holder."""
+        if not node.get("host_id"):
+            return True
+        if lease.get("host_id"):
+            return lease["host_id"] == node["host_id"]
+        if lease.get("node") and node.get("address"):
+            return lease["node"] == node["address"]
+        return True
+
+    def summary(self):
+        leases = sorted(self.leases.values(), key=lambda l: (l.get("epoch") or 0, l["lease_id"]))
+        return {"cluster_name": self.cluster_name, "epoch": self.epoch, "current_rack": self.current_rack,
+                "last_release_at": self.last_release_at, "halted": bool(self.failed()),
+                "held": len(self.held()), "leases": leases}
+
+    # decisions
+
+    def _grant(self, lease_id, req, node, now, grant_all=False):
+        self.epoch += 1
+        lease = {"lease_id": lease_id, "epoch": self.epoch, "kind": req.get("kind", "MAINTENANCE_KIND_UNSPECIFIED"),
+                 "datacenter": req["datacenter"], "rack": req["rack"], "node": node.get("address", ""),
+                 "host_id": node.get("host_id", ""), "reason": req.get("reason", ""), "state": "granted",
+                 "granted_at": now, "released_at": None, "success": None, "detail": "", "grant_all": grant_all}
+        self.leases[lease_id] = lease
+        return lease
+
+    def request(self, req, node, now, ring_problems, grant_all=False):
+        """Decides a LeaseRequest (req: the proto-JSON dict with datacenter/rack filled in; node:
+        the requester's NodeIdentity dict). ring_problems() -> list of reasons the ring is not
+        healthy (called only when a rack would change). Returns (lease, repeat, None) for a
+        grant or (None, False, reason) for a denial. The caller saves before answering."""
+        lease_id = req.get("lease_id", "")
+        dc, rack = req["datacenter"], req["rack"]
+        if not lease_id:
+            return None, False, "lease_id is empty"
+        if not dc or not rack:
+            return None, False, "datacenter and rack are required"
+        old = self.leases.get(lease_id)
+        if old is not None:
+            if not self.same_node(old, node):
+                return None, False, "lease %s belongs to node %s" % (lease_id, old.get("node") or old.get("host_id"))
+            if old["state"] == "granted":
+                return old, True, None
+            return None, False, "lease %s is already %s; ask with a new lease_id" % (lease_id, old["state"])
+        ncluster = node.get("cluster_name", "")
+        if self.cluster_name and ncluster and ncluster != self.cluster_name:
+            return None, False, "this controller serves cluster %r, not %r" % (self.cluster_name, ncluster)
+        if grant_all:
+            return self._grant(lease_id, req, node, now, grant_all=True), False, None
+        failed = sorted(self.failed(), key=lambda l: l["epoch"])
+        if failed:
+            f = failed[0]
+            return None, False, "rollout halted: lease %s of %s (node %s) failed: %s; clear_rack needed" % (
+                f["lease_id"], rack_name(f["datacenter"], f["rack"]), f.get("node"), f.get("detail") or "no detail")
+        others = sorted({(l["datacenter"], l["rack"]) for l in self.held()} - {(dc, rack)})
+        if others:
+            held = [l for l in self.held() if (l["datacenter"], l["rack"]) == others[0]]
+            return None, False, "rack %s is in maintenance (%d lease(s) held: %s)" % (
+                rack_name(*others[0]), len(held), ", ".join(sorted(l.get("node") or l["lease_id"] for l in held)))
+        cur = self.current_rack
+        if cur and (cur["datacenter"], cur["rack"]) == (dc, rack):
+            return self._grant(lease_id, req, node, now), False, None
+        problems = ring_problems()
+        if problems:
+            more = " (+%d more)" % (len(problems) - 3) if len(problems) > 3 else ""
+            return None, False, "waiting for the whole ring UN before %s gets the next rack: %s%s" % (
+                rack_name(dc, rack), "; ".join(problems[:3]), more)
+        self.current_rack = {"datacenter": dc, "rack": rack}
+        return self._grant(lease_id, req, node, now), False, None
+
+    def release(self, rel, node, now):
+        """Applies a LeaseRelease. Returns (lease, outcome): outcome is "released", "failed",
+        "duplicate" (already released: nothing changes) or an error text (nothing changes)."""
+        lease_id = rel.get("lease_id", "")
+        lease = self.leases.get(lease_id)
+        if lease is None:
+            return None, "unknown lease %r" % lease_id
+        if not self.same_node(lease, node):
+            return lease, "lease %s belongs to node %s" % (lease_id, lease.get("node"))
+        epoch = int(rel.get("epoch") or 0)
+        if epoch != lease["epoch"]:
+            return lease, "epoch %d does not match the grant's epoch %d" % (epoch, lease["epoch"])
+        if lease["state"] != "granted":
+            return lease, "duplicate"
+        success = bool(rel.get("success"))
+        lease["state"] = "released" if success else "failed"
+        lease["success"] = success
+        lease["released_at"] = now
+        lease["detail"] = rel.get("detail", "")
+        self.last_release_at = now
+        return lease, lease["state"]
+
+    def resume(self, hello_lease, node, now):
+        """An agent's Hello.lease. Returns (lease, outcome): "resumed" (the table has it
+        granted), "adopted" (unknown, holding phase, epoch > 0: added as granted), "mismatch"
+        (the table says otherwise: nothing changes) or None (nothing to do)."""
+        lease_id = hello_lease.get("lease_id", "")
+        phase = hello_lease.get("phase", "")
+        epoch = int(hello_lease.get("epoch") or 0)
+        if not lease_id or phase not in HOLDING_PHASES:
+            return None, None
+        lease = self.leases.get(lease_id)
+        if lease is not None:
+            if lease["state"] == "granted" and lease["epoch"] == epoch and self.same_node(lease, node):
+                return lease, "resumed"
+            return lease, "mismatch"
+        if epoch <= 0:
+            return None, "mismatch"
+        dc, rack = node.get("datacenter", ""), node.get("rack", "")
+        lease = {"lease_id": lease_id, "epoch": epoch, "kind": hello_lease.get("kind", "MAINTENANCE_KIND_UNSPECIFIED"),
+                 "datacenter": dc, "rack": rack, "node": node.get("address", ""), "host_id": node.get("host_id", ""),
+                 "reason": "adopted from the agent's Hello (phase %s)" % phase, "state": "granted",
+                 "granted_at": now, "released_at": None, "success": None, "detail": "", "grant_all": False}
+        self.leases[lease_id] = lease
+        self.epoch = max(self.epoch, epoch)
+        if self.current_rack is None:
+            self.current_rack = {"datacenter": dc, "rack": rack}
+        return lease, "adopted"
+
+    def clear_rack(self, dc, rack, force=False, now=None):
+        """Operator override: failed leases of the rack become "cleared" (with force also held
+        ones); the next grant (to any rack) passes the ring gate again. Returns the cleared."""
+        out = []
+        for l in self.leases.values():
+            if (l["datacenter"], l["rack"]) != (dc, rack):
+                continue
+            if l["state"] == "failed" or (force and l["state"] == "granted"):
+                l["cleared_from"] = l["state"]
+                l["state"] = "cleared"
+                l["cleared_at"] = now
+                out.append(l)
+        if self.current_rack and (self.current_rack["datacenter"], self.current_rack["rack"]) == (dc, rack):
+            if not any((l["datacenter"], l["rack"]) == (dc, rack) for l in self.held()):
+                self.current_rack = None
+        return out
 
 
 class Controller:
@@ -257,19 +509,20 @@ class Controller:
         self._waiters = set()
         self.rec_file = open(args.record, "a", buffering=1)
         self.stopping = asyncio.Event()
+        self.leases = LeaseTable(args.lease_state, args.cluster_name)
+        self.grant_all = bool(args.grant_all)
+        self.manual_leases = bool(args.manual_leases)
+        self.retry_after_ms = int(args.lease_retry_ms)
         # Body type -> handler(conn, env). Bodies without a handler are only recorded.
         self.handlers = {
             "hello": self.on_hello,
             "ping": self.on_ping,
             "pong": None,
-            "health": None,
+            "health": self.on_health,
             "command_update": None,
             "error": None,
-            # Lease semantics (SPEC section 7: one rack at a time, monotonic epochs, no timer
-            # revocation) are not implemented yet: add on_lease_request / on_lease_release here.
-            # Until then tests can answer by hand with the "send" op (lease_grant/lease_denied).
-            "lease_request": None,
-            "lease_release": None,
+            "lease_request": self.on_lease_request,
+            "lease_release": self.on_lease_release,
         }
 
     def _tls_context(self):
@@ -296,8 +549,8 @@ class Controller:
                 fut.set_result(None)
         self._waiters.clear()
 
-    def event(self, kind, conn=None, **fields):
-        rec = {"_event": kind}
+    def event(self, event_name, conn=None, **fields):
+        rec = {"_event": event_name}
         if conn is not None:
             rec["_conn"] = conn.id
             rec["_peer"] = conn.peer
@@ -490,11 +743,163 @@ class Controller:
             return
         conn.hello = to_dict(env.hello)
         node = conn.hello.get("node", {})
+        self.update_identity(conn, node)
         log("conn %d: hello from %s (%s)", conn.id, node.get("address"), conn.hello.get("agent_version"))
         self.send_env(conn, self.pb.Envelope(welcome=self.pb.Welcome(controller_id=self.args.controller_id)))
+        hl = conn.hello.get("lease") or {}
+        if hl.get("lease_id") and not self.manual_leases:
+            lease, outcome = self.leases.resume(hl, conn.identity, now_ms())
+            if outcome == "adopted":
+                self.save_leases()
+            if outcome:
+                self.event("lease_" + outcome, conn, lease_id=hl.get("lease_id"), node=self.node_name(conn),
+                           datacenter=conn.identity.get("datacenter", ""), rack=conn.identity.get("rack", ""),
+                           epoch=int(hl.get("epoch") or 0), phase=hl.get("phase", ""),
+                           table_state=lease["state"] if lease else None,
+                           table_epoch=lease["epoch"] if lease else None)
+                log("conn %d: Hello.lease %s (%s, epoch %s): %s", conn.id, hl.get("lease_id"), hl.get("phase"),
+                    hl.get("epoch"), outcome)
 
     async def on_ping(self, conn, env):
         self.send_env(conn, self.pb.Envelope(pong=self.pb.Pong(nonce=env.ping.nonce)))
+
+    # leases
+
+    def update_identity(self, conn, node):
+        """Merges the non-empty fields of a NodeIdentity dict into conn.identity; learns the
+        cluster name from the first agent that reports one."""
+        for k, v in (node or {}).items():
+            if v not in ("", None):
+                conn.identity[k] = v
+        cn = conn.identity.get("cluster_name", "")
+        if cn and not self.leases.cluster_name:
+            self.leases.cluster_name = cn
+            self.save_leases()
+            log("serving cluster %r", cn)
+
+    @staticmethod
+    def node_name(conn):
+        return conn.identity.get("address") or conn.peer or "conn-%d" % conn.id
+
+    def save_leases(self):
+        try:
+            self.leases.save()
+            return True
+        except OSError as e:
+            log("cannot write the lease state %s: %s", self.leases.path, e)
+            return False
+
+    async def on_health(self, conn, env):
+        rec = to_dict(env.health)
+        rec["_at"] = now_ms()
+        conn.health = rec
+        self.update_identity(conn, rec.get("node"))
+
+    def eligible_agents(self):
+        """Live agents (after Hello) of this controller's cluster, newest connection first."""
+        cluster = self.leases.cluster_name
+        out = []
+        for c in sorted(self.conns.values(), key=lambda c: -c.id):
+            if c.closed or c.hello is None:
+                continue
+            cn = c.identity.get("cluster_name", "")
+            if cluster and cn and cn != cluster:
+                continue
+            out.append(c)
+        return out
+
+    def ring_problems(self):
+        """Why the ring does not count as "every node reports the whole ring UN" (empty: it
+        does). Known nodes: every address in a connected agent's newest ring and every
+        connected agent's own address."""
+        since = self.leases.last_release_at
+        agents = self.eligible_agents()
+        known = set()
+        by_addr = {}
+        for c in agents:
+            if c.health is not None:
+                known.update(p.get("address", "") for p in c.health.get("ring", []))
+                addr = c.identity.get("address")
+                if addr:
+                    known.add(addr)
+                    by_addr.setdefault(addr, c)     # newest connection wins
+        known.discard("")
+        problems = []
+        for addr in sorted(known - set(by_addr)):
+            problems.append("node %s has no connected agent that reported" % addr)
+        for c in agents:
+            if c.health is None:
+                problems.append("agent on connection %d (%s) has not reported yet" % (c.id, self.node_name(c)))
+        for addr in sorted(by_addr):
+            c = by_addr[addr]
+            h = c.health
+            if since is not None and h["_at"] < since:
+                problems.append("%s: newest report predates the last release" % addr)
+                continue
+            ring = h.get("ring", [])
+            if not ring:
+                problems.append("%s reports no ring" % addr)
+                continue
+            seen = set()
+            for p in ring:
+                seen.add(p.get("address", ""))
+                st = {"PEER_STATUS_UP": "U", "PEER_STATUS_DOWN": "D"}.get(p.get("status"), "?")
+                sa = {"PEER_STATE_NORMAL": "N", "PEER_STATE_LEAVING": "L", "PEER_STATE_JOINING": "J",
+                      "PEER_STATE_MOVING": "M"}.get(p.get("state"), "?")
+                if st + sa != "UN":
+                    problems.append("%s sees %s %s%s" % (addr, p.get("address"), st, sa))
+            for missing in sorted(known - seen):
+                problems.append("%s's ring lacks %s" % (addr, missing))
+        return problems
+
+    def _deny(self, conn, lease_id, dc, rack, reason):
+        self.send_env(conn, self.pb.Envelope(lease_denied=self.pb.LeaseDenied(
+            lease_id=lease_id, reason=reason, retry_after_ms=self.retry_after_ms)))
+        self.event("lease_denied", conn, lease_id=lease_id, node=self.node_name(conn), datacenter=dc, rack=rack,
+                   epoch=0, reason=reason, retry_after_ms=self.retry_after_ms)
+        log("conn %d: lease %s for %s (%s) denied: %s", conn.id, lease_id, self.node_name(conn),
+            rack_name(dc, rack), reason)
+
+    async def on_lease_request(self, conn, env):
+        if self.manual_leases:
+            return
+        req = to_dict(env.lease_request)
+        req.setdefault("datacenter", conn.identity.get("datacenter", ""))
+        req.setdefault("rack", conn.identity.get("rack", ""))
+        lease_id, dc, rack = req.get("lease_id", ""), req["datacenter"], req["rack"]
+        saved = (self.leases.current_rack, self.leases.epoch)
+        lease, repeat, reason = self.leases.request(req, conn.identity, now_ms(), self.ring_problems,
+                                                    grant_all=self.grant_all)
+        if lease is not None and not repeat and not self.save_leases():
+            del self.leases.leases[lease_id]        # never grant what a restart would forget
+            self.leases.current_rack = saved[0]     # (the epoch counter stays advanced)
+            lease, reason = None, "cannot persist the lease table"
+        if lease is None:
+            self._deny(conn, lease_id, dc, rack, reason)
+            return
+        self.send_env(conn, self.pb.Envelope(lease_grant=self.pb.LeaseGrant(lease_id=lease_id, epoch=lease["epoch"])))
+        self.event("lease_granted", conn, lease_id=lease_id, node=self.node_name(conn), datacenter=dc, rack=rack,
+                   epoch=lease["epoch"], kind=lease.get("kind"), reason=req.get("reason", ""), repeat=repeat,
+                   grant_all=bool(lease.get("grant_all")))
+        log("conn %d: lease %s for %s (%s) granted, epoch %d%s", conn.id, lease_id, self.node_name(conn),
+            rack_name(dc, rack), lease["epoch"], " (repeat)" if repeat else "")
+
+    async def on_lease_release(self, conn, env):
+        if self.manual_leases:
+            return
+        rel = to_dict(env.lease_release)
+        lease, outcome = self.leases.release(rel, conn.identity, now_ms())
+        if outcome in ("released", "failed"):
+            self.save_leases()
+        kind = "lease_released" if outcome in ("released", "failed", "duplicate") else "lease_release_rejected"
+        self.event(kind, conn, lease_id=rel.get("lease_id", ""), node=self.node_name(conn),
+                   datacenter=lease["datacenter"] if lease else conn.identity.get("datacenter", ""),
+                   rack=lease["rack"] if lease else conn.identity.get("rack", ""),
+                   epoch=int(rel.get("epoch") or 0), success=bool(rel.get("success")),
+                   reason=rel.get("detail", "") if kind == "lease_released" else outcome,
+                   detail=rel.get("detail", ""), outcome=outcome)
+        log("conn %d: release of lease %s (epoch %s, success %s) from %s: %s", conn.id, rel.get("lease_id"),
+            rel.get("epoch"), bool(rel.get("success")), self.node_name(conn), outcome)
 
     # control interface
 
@@ -660,6 +1065,39 @@ class Controller:
             return {"ok": False, "error": "timeout"}
         return {"ok": True, "event": rec}
 
+    async def op_leases(self, req):
+        """The lease table, the mode and what currently keeps the ring from passing the gate."""
+        out = {"ok": True, "grant_all": self.grant_all, "manual": self.manual_leases,
+               "retry_after_ms": self.retry_after_ms, "path": self.leases.path}
+        out.update(self.leases.summary())
+        out["ring_problems"] = self.ring_problems()
+        return out
+
+    async def op_clear_rack(self, req):
+        """{"op":"clear_rack","datacenter":..,"rack":..[,"force":true]}: failed leases of the
+        rack are cleared (force: held ones too), the rollout may go on."""
+        dc, rack = req.get("datacenter"), req.get("rack")
+        if not dc or not rack:
+            raise ValueError("clear_rack needs datacenter and rack")
+        cleared = self.leases.clear_rack(dc, rack, force=bool(req.get("force")), now=now_ms())
+        self.save_leases()
+        ids = [l["lease_id"] for l in cleared]
+        self.event("rack_cleared", datacenter=dc, rack=rack, lease_ids=ids, force=bool(req.get("force")))
+        log("rack %s cleared by the operator: %s", rack_name(dc, rack), ", ".join(ids) or "nothing to clear")
+        return {"ok": True, "cleared": ids}
+
+    async def op_set_mode(self, req):
+        """{"op":"set_mode"[,"grant_all":bool][,"manual":bool][,"retry_after_ms":N]}"""
+        if "grant_all" in req:
+            self.grant_all = bool(req["grant_all"])
+        if "manual" in req:
+            self.manual_leases = bool(req["manual"])
+        if "retry_after_ms" in req:
+            self.retry_after_ms = max(0, int(req["retry_after_ms"]))
+        mode = {"grant_all": self.grant_all, "manual": self.manual_leases, "retry_after_ms": self.retry_after_ms}
+        self.event("lease_mode", **mode)
+        return dict(ok=True, **mode)
+
     async def start_control(self):
         path = self.args.control
         if os.path.exists(path):
@@ -683,7 +1121,11 @@ class Controller:
 
 async def amain(args):
     pb = load_pb(args.pb_dir)
-    ctl = Controller(args, pb)
+    try:
+        ctl = Controller(args, pb)
+    except (OSError, ValueError) as e:
+        log("cannot start: %s", e)
+        return 1
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, ctl.stopping.set)
@@ -715,6 +1157,15 @@ def main(argv=None):
     p.add_argument("--ping-interval", type=float, default=15.0, help="seconds, 0 = never ping")
     p.add_argument("--silence-timeout", type=float, default=45.0, help="seconds, 0 = never")
     p.add_argument("--controller-id", default="test-controller")
+    p.add_argument("--lease-state", default=None, metavar="PATH",
+                   help="JSON file persisting the lease table (epochs, leases) across restarts")
+    p.add_argument("--cluster-name", default="",
+                   help="the cluster served (default: the first cluster_name an agent reports)")
+    p.add_argument("--grant-all", action="store_true",
+                   help="fault mode: grant every lease request at once, ignoring racks and health")
+    p.add_argument("--manual-leases", action="store_true",
+                   help="only record lease requests/releases; tests answer with the send op")
+    p.add_argument("--lease-retry-ms", type=int, default=1000, help="LeaseDenied.retry_after_ms")
     args = p.parse_args(argv)
     pb_tmp = None
     if not args.pb_dir:
