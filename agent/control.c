@@ -75,7 +75,7 @@ static char *snapshot_take(struct control *c, int argc, char **argv, struct stat
 
 char *control_command(void *data, const struct status_peer *peer, int argc, char **argv, struct status_call *call)
 {
-	static const char *const later[] = {"certs", "config", NULL};
+	static const char *const later[] = {"certs", NULL};
 	struct control *c = data;
 
 	if (is_privileged(argc, argv) && !peer->privileged)
@@ -88,6 +88,11 @@ char *control_command(void *data, const struct status_peer *peer, int argc, char
 	}
 	if (argc >= 2 && strcmp(argv[0], "snapshot") == 0 && strcmp(argv[1], "take") == 0)
 		return snapshot_take(c, argc, argv, call);
+	if (argc == 1 && strcmp(argv[0], "config") == 0) {
+		char *text = c->cassandra_config ? cassandra_config_json(c->cassandra_config) : NULL;
+
+		return text ? text : error_json("config: not available");
+	}
 	if (argc == 1 && strcmp(argv[0], "lease") == 0) {
 		char *text = c->maintenance ? maintenance_json(c->maintenance) : NULL;
 

@@ -2,6 +2,7 @@
 #ifndef CA_CONTROL_H
 #define CA_CONTROL_H
 
+#include "cassandra_config.h"
 #include "dispatch.h"
 #include "maintenance.h"
 #include "snapshots.h"
@@ -13,6 +14,7 @@ struct control {
 	struct dispatch *dispatch;
 	struct snapshots *snapshots;
 	struct maintenance *maintenance;
+	struct cassandra_config *cassandra_config;
 };
 
 /*

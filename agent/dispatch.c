@@ -20,7 +20,9 @@
 
 #define ST(x) CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_##x
 
-enum job_type { JOB_NODETOOL, JOB_TAKE_SNAPSHOT, JOB_CLEAR_SNAPSHOT, JOB_MAINTENANCE, JOB_PAUSE };
+enum job_type {
+	JOB_NODETOOL, JOB_TAKE_SNAPSHOT, JOB_CLEAR_SNAPSHOT, JOB_MAINTENANCE, JOB_PAUSE, JOB_SET_SEEDS, JOB_APPLY_CONFIG,
+};
 
 /* Where a command came from: the controller (statuses go to send_update) or the status
  * socket (the final status goes to local_cb; nothing goes to the controller). */
@@ -40,6 +42,7 @@ struct job {
 	char tag[80];         /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
 	bool force;           /* JOB_CLEAR_SNAPSHOT */
 	CassandraAgent__V1__Maintenance *maint; /* JOB_MAINTENANCE (a copy) */
+	CassandraAgent__V1__Command *copy;      /* JOB_SET_SEEDS, JOB_APPLY_CONFIG (a copy) */
 	bool paused;          /* JOB_PAUSE */
 	bool long_running;
 	bool accepted_durable;
@@ -66,6 +69,8 @@ static void job_free(struct job *j)
 {
 	if (j->maint)
 		cassandra_agent__v1__maintenance__free_unpacked(j->maint, NULL);
+	if (j->copy)
+		cassandra_agent__v1__command__free_unpacked(j->copy, NULL);
 	for (size_t i = 0; j->argv && j->argv[i]; i++)
 		free(j->argv[i]);
 	free(j->argv);
@@ -312,6 +317,22 @@ static void snapshot_done_cb(void *data, int err, const char *message, const cha
 	run_next(d);
 }
 
+static void config_done_cb(void *data, int err, const char *message, const char *output)
+{
+	struct job *j = data;
+	struct dispatch *d = j->d;
+
+	d->running = NULL;
+	finish(d, &j->origin, j->id, j->kind, err ? ST(FAILED) : ST(SUCCEEDED), message, (const uint8_t *)output,
+	       output ? strlen(output) : 0);
+	job_free(j);
+	if (d->closing) {
+		maybe_free(d);
+		return;
+	}
+	run_next(d);
+}
+
 /* Maintenance commands finish at once: the maintenance itself runs under its lease. */
 static int maintenance_job(struct dispatch *d, struct job *j, char *err, size_t errlen)
 {
@@ -368,6 +389,17 @@ static int job_start(struct dispatch *d, struct job *j, char *err, size_t errlen
 	case JOB_MAINTENANCE:
 	case JOB_PAUSE:
 		return maintenance_job(d, j, err, errlen);
+	case JOB_SET_SEEDS:
+	case JOB_APPLY_CONFIG:
+		if (!d->deps.cassandra_config) {
+			snprintf(err, errlen, "cassandra.yaml management is not available");
+			return -ENOTSUP;
+		}
+		if (j->type == JOB_SET_SEEDS)
+			return cassandra_config_set_seeds(d->deps.cassandra_config, j->copy->set_seeds->seeds,
+							  j->copy->set_seeds->n_seeds, config_done_cb, j, err, errlen);
+		return cassandra_config_apply(d->deps.cassandra_config, j->copy->apply_config, config_done_cb, j, err,
+					      errlen);
 	}
 	return -EINVAL;
 }
@@ -518,6 +550,26 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 			goto fail;
 		}
 		j->type = JOB_MAINTENANCE;
+		return j;
+	}
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS:
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_APPLY_CONFIG: {
+		size_t n = cassandra_agent__v1__command__get_packed_size(cmd);
+		uint8_t *buf = malloc(n ? n : 1);
+
+		if (!buf) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		/* A deep copy: the command is freed when this call returns. */
+		cassandra_agent__v1__command__pack(cmd, buf);
+		j->copy = cassandra_agent__v1__command__unpack(NULL, n, buf);
+		free(buf);
+		if (!j->copy) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		j->type = cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS ? JOB_SET_SEEDS : JOB_APPLY_CONFIG;
 		return j;
 	}
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_PAUSE_MAINTENANCE:

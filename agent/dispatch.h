@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "cassandra_agent/v1/agent.pb-c.h"
+#include "cassandra_config.h"
 #include "command_store.h"
 #include "config.h"
 #include "health.h"
@@ -26,6 +27,7 @@ struct dispatch_deps {
 	struct health *health;
 	struct snapshots *snapshots; /* TakeSnapshot / ClearSnapshot */
 	struct maintenance *maintenance; /* Maintenance / PauseMaintenance */
+	struct cassandra_config *cassandra_config; /* SetSeeds / ApplyConfig */
 	const struct agent_config *cfg;
 	/* Sends a CommandUpdate towards the controller (stays undelivered when offline). */
 	int (*send_update)(void *data, const CassandraAgent__V1__CommandUpdate *u);

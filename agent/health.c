@@ -82,6 +82,8 @@ struct health {
 	struct health_controller controller;
 	struct health_snapshots snapshots;
 	struct health_lease lease;
+	struct health_config config;
+	bool config_known;
 
 	/* derived */
 	struct condition *conds;
@@ -342,6 +344,12 @@ static bool health_evaluate(struct health *h)
 	if (h->snapshots.clear_failed[0])
 		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, "clearsnapshot", "%s", h->snapshots.clear_failed);
 
+	if (h->config.drift)
+		changed |= cond_assert(h, "CONFIG_DRIFT", SEV_WARNING, "cassandra.yaml",
+				       "cassandra.yaml was changed outside the agent (sha256 %.12s...)", h->config.sha256);
+	if (h->config.note[0])
+		changed |= cond_assert(h, "RACKDC_REFUSED", SEV_WARNING, "cassandra-rackdc.properties", "%s",
+				       h->config.note);
 	if (h->lease.stuck)
 		changed |= cond_assert(h, "MAINTENANCE_STUCK", SEV_CRITICAL, h->lease.lease_id, "%s", h->lease.detail);
 
@@ -521,6 +529,15 @@ void health_update_controller(struct health *h, const struct health_controller *
 	/* Only a connect or disconnect is a state change worth an immediate report. */
 	h->generation++;
 	(void)changed;
+}
+
+void health_update_config(struct health *h, const struct health_config *c)
+{
+	bool changed = !h->config_known || h->config.drift != c->drift || h->config.restart_pending != c->restart_pending;
+
+	h->config = *c;
+	h->config_known = true;
+	health_updated(h, changed);
 }
 
 void health_update_lease(struct health *h, const struct health_lease *l)
@@ -723,6 +740,20 @@ static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct a
 	ctl->last_error = h->controller.last_error;
 	ctl->address = h->controller.address;
 	r->controller = ctl;
+	r->config = ARENA_NEW(a, CassandraAgent__V1__ConfigState, CASSANDRA_AGENT__V1__CONFIG_STATE__INIT);
+	if (!r->config)
+		return NULL;
+	r->config->sha256 = h->config.sha256;
+	r->config->drift = h->config.drift;
+	r->config->restart_pending = h->config.restart_pending;
+	r->config->pending_settings = arena_alloc(a, (h->config.n_pending_settings + 1) * sizeof(char *));
+	r->config->seeds = arena_alloc(a, (h->config.n_seeds + 1) * sizeof(char *));
+	if (!r->config->pending_settings || !r->config->seeds)
+		return NULL;
+	for (size_t i = 0; i < h->config.n_pending_settings; i++)
+		r->config->pending_settings[r->config->n_pending_settings++] = h->config.pending_settings[i];
+	for (size_t i = 0; i < h->config.n_seeds; i++)
+		r->config->seeds[r->config->n_seeds++] = h->config.seeds[i];
 	r->lease = ARENA_NEW(a, CassandraAgent__V1__LeaseState, CASSANDRA_AGENT__V1__LEASE_STATE__INIT);
 	if (!r->lease)
 		return NULL;

@@ -89,6 +89,22 @@ bool health_cassandra_known(const struct health *h);
  * or the native transport is up. */
 bool health_cassandra_running(const struct health *h);
 
+#define HEALTH_CONFIG_LIST_MAX 32
+
+/* cassandra.yaml as the config job sees it (SPEC section 7, ConfigState). */
+struct health_config {
+	char sha256[65];
+	bool drift;                 /* raises CONFIG_DRIFT */
+	bool restart_pending;
+	size_t n_pending_settings;
+	char pending_settings[HEALTH_CONFIG_LIST_MAX][128];
+	size_t n_seeds;
+	char seeds[HEALTH_CONFIG_LIST_MAX][128];
+	char note[256];             /* a refused rackdc change, or "" */
+};
+
+void health_update_config(struct health *h, const struct health_config *c);
+
 /* The maintenance state (SPEC section 7, LeaseState); `stuck` raises MAINTENANCE_STUCK. */
 struct health_lease {
 	char lease_id[96];

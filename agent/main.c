@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "command_store.h"
+#include "cassandra_config.h"
 #include "config.h"
 #include "control.h"
 #include "controller.h"
@@ -37,6 +38,7 @@ struct agent {
 	struct controller *controller;
 	struct snapshots *snapshots;
 	struct maintenance *maintenance;
+	struct cassandra_config *cassandra_config;
 	struct control control;
 	int64_t started_unix_ms;
 	uv_signal_t sigterm, sigint, sighup;
@@ -106,6 +108,13 @@ static void hello_lease_cb(void *data, CassandraAgent__V1__LeaseState *lease)
 	maintenance_hello_lease(a->maintenance, lease);
 }
 
+static void released_cb(void *data)
+{
+	struct agent *a = data;
+
+	cassandra_config_restarted(a->cassandra_config);
+}
+
 static int outbox_send_cb(void *data, CassandraAgent__V1__Envelope *env)
 {
 	struct agent *a = data;
@@ -137,6 +146,10 @@ static int agent_start_jobs(struct agent *a)
 	if (maintenance_start(&a->loop, a->cfg, a->health, a->runner, &outbox, &a->maintenance) < 0)
 		return -ENOMEM;
 	a->control.maintenance = a->maintenance;
+	if (cassandra_config_start(&a->loop, a->cfg, a->health, a->runner, a->maintenance, &a->cassandra_config) < 0)
+		return -ENOMEM;
+	maintenance_set_release_cb(a->maintenance, released_cb, a);
+	a->control.cassandra_config = a->cassandra_config;
 	rc = command_store_open(&a->loop, a->cfg->state_directory, a->started_unix_ms, &a->store, err, sizeof err);
 	if (rc < 0) {
 		log_err("main", "command journal unavailable, no command will run: %s", err);
@@ -149,6 +162,7 @@ static int agent_start_jobs(struct agent *a)
 	deps.health = a->health;
 	deps.snapshots = a->snapshots;
 	deps.maintenance = a->maintenance;
+	deps.cassandra_config = a->cassandra_config;
 	deps.cfg = a->cfg;
 	deps.send_update = send_update_cb;
 	deps.send_data = a;
@@ -208,6 +222,8 @@ static void agent_reload(struct agent *a)
 		snapshots_apply_config(a->snapshots, cfg);
 	if (a->maintenance)
 		maintenance_apply_config(a->maintenance, cfg);
+	if (a->cassandra_config)
+		cassandra_config_apply_config(a->cassandra_config, cfg);
 	config_free(a->cfg);
 	free(a->cfg);
 	a->cfg = cfg;
@@ -229,6 +245,7 @@ static void agent_stop(struct agent *a)
 	probes_stop(a->probes);
 	snapshots_stop(a->snapshots);
 	maintenance_stop(a->maintenance);
+	cassandra_config_stop(a->cassandra_config);
 	dispatch_close(a->dispatch);
 	controller_stop(a->controller);
 	nodetool_runner_close(a->runner);

@@ -75,6 +75,8 @@ struct maintenance {
 	struct health *health;
 	struct nodetool_runner *runner;
 	struct maintenance_outbox outbox;
+	void (*release_cb)(void *data);
+	void *release_data;
 	struct sysd *sysd;
 	struct nodetool_runner *patch_runner; /* the patch command under way, or NULL */
 	uv_timer_t tick;
@@ -357,6 +359,8 @@ static void send_release(struct maintenance *m)
 	if (m->outbox.send(m->outbox.data, &env) < 0)
 		return; /* no session: retried at the next tick or session */
 	log_notice("maintenance", "lease %s released (%s)", m->lease_id, m->release_success ? "success" : "failure");
+	if (m->release_success && m->release_cb)
+		m->release_cb(m->release_data);
 	m->release_pending = false;
 	m->lease_id[0] = '\0';
 	m->epoch = 0;
@@ -1091,6 +1095,12 @@ char *maintenance_json(struct maintenance *m)
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return text;
+}
+
+void maintenance_set_release_cb(struct maintenance *m, void (*cb)(void *data), void *data)
+{
+	m->release_cb = cb;
+	m->release_data = data;
 }
 
 bool maintenance_holds(const struct maintenance *m)

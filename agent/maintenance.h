@@ -62,6 +62,9 @@ char *maintenance_json(struct maintenance *m);
 /* True while a lease is held or asked for (snapshots are held off then). */
 bool maintenance_holds(const struct maintenance *m);
 
+/* Called when a lease ends with success (Cassandra was restarted or the node rebooted). */
+void maintenance_set_release_cb(struct maintenance *m, void (*cb)(void *data), void *data);
+
 void maintenance_stop(struct maintenance *m);
 
 #endif

@@ -13,6 +13,8 @@ struct persist_req {
 	void *bytes;
 	size_t len;
 	mode_t mode;
+	char *history_dir;
+	unsigned keep;
 	int err;
 	char errmsg[256];
 	persist_cb cb;
@@ -23,7 +25,7 @@ static void work_cb(uv_work_t *w)
 {
 	struct persist_req *r = w->data;
 
-	r->err = fileio_replace(r->path, r->bytes, r->len, r->mode, NULL, 0, r->errmsg, sizeof r->errmsg);
+	r->err = fileio_replace(r->path, r->bytes, r->len, r->mode, r->history_dir, r->keep, r->errmsg, sizeof r->errmsg);
 }
 
 static void done_cb(uv_work_t *w, int status)
@@ -34,16 +36,25 @@ static void done_cb(uv_work_t *w, int status)
 		r->cb(r->data, status < 0 ? status : r->err, status < 0 ? "cancelled" : r->errmsg);
 	free(r->path);
 	free(r->bytes);
+	free(r->history_dir);
 	free(r);
 }
 
 int persist_write(uv_loop_t *loop, const char *path, const void *bytes, size_t len, mode_t mode, persist_cb cb,
 		  void *data)
 {
+	return persist_write_history(loop, path, bytes, len, mode, NULL, 0, cb, data);
+}
+
+int persist_write_history(uv_loop_t *loop, const char *path, const void *bytes, size_t len, mode_t mode,
+			  const char *history_dir, unsigned keep, persist_cb cb, void *data)
+{
 	struct persist_req *r = calloc(1, sizeof *r);
 
-	if (!r || !(r->path = strdup(path)) || !(r->bytes = malloc(len ? len : 1)))
+	if (!r || !(r->path = strdup(path)) || !(r->bytes = malloc(len ? len : 1)) ||
+	    (history_dir && !(r->history_dir = strdup(history_dir))))
 		goto fail;
+	r->keep = keep;
 	memcpy(r->bytes, bytes, len);
 	r->len = len;
 	r->mode = mode;
@@ -57,6 +68,7 @@ fail:
 	if (r) {
 		free(r->path);
 		free(r->bytes);
+		free(r->history_dir);
 	}
 	free(r);
 	return -ENOMEM;

@@ -18,4 +18,8 @@ typedef void (*persist_cb)(void *data, int err, const char *errmsg);
 int persist_write(uv_loop_t *loop, const char *path, const void *bytes, size_t len, mode_t mode, persist_cb cb,
 		  void *data);
 
+/* The same, saving the old file first as a history copy in `history_dir` (newest `keep`). */
+int persist_write_history(uv_loop_t *loop, const char *path, const void *bytes, size_t len, mode_t mode,
+			  const char *history_dir, unsigned keep, persist_cb cb, void *data);
+
 #endif

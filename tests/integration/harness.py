@@ -146,6 +146,8 @@ class Env:
         return """# integration test config
 node: {{ datacenter: dc1, rack: rack1 }}
 cassandra:
+  yaml: {dir}/cassandra.yaml
+  rackdc: {dir}/cassandra-rackdc.properties
   unit: cassandra.service
   nodetool: [{nt}, --state, {state}, --node, {node}, --log, {calls}]
   nodetool_timeout: {nodetool_timeout}
