@@ -537,6 +537,14 @@ void cassandra_config_apply_config(struct cassandra_config *cc, const struct age
 	write_rackdc(cc);
 }
 
+void cassandra_config_mark_restart(struct cassandra_config *cc, const char *setting)
+{
+	char *keys[] = {(char *)setting, NULL};
+
+	need_restart(cc, keys);
+	check(cc);
+}
+
 void cassandra_config_restarted(struct cassandra_config *cc)
 {
 	if (!cc)

@@ -54,6 +54,10 @@ int cassandra_config_set_seeds(struct cassandra_config *cc, char **seeds, size_t
 int cassandra_config_apply(struct cassandra_config *cc, const CassandraAgent__V1__ApplyConfig *ac,
 			   cassandra_config_done_cb cb, void *data, char *err, size_t errlen);
 
+/* Marks `setting` restart-pending (e.g. new stores on 3.11, which has no reloadssl) and asks
+ * maintenance for a RESTART_CASSANDRA under a lease. */
+void cassandra_config_mark_restart(struct cassandra_config *cc, const char *setting);
+
 /* Cassandra was restarted (a maintenance finished with success): nothing is pending anymore. */
 void cassandra_config_restarted(struct cassandra_config *cc);
 

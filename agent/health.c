@@ -84,6 +84,8 @@ struct health {
 	struct health_lease lease;
 	struct health_config config;
 	bool config_known;
+	struct health_cert certs[HEALTH_CERTS_MAX];
+	size_t n_certs;
 
 	/* derived */
 	struct condition *conds;
@@ -344,6 +346,17 @@ static bool health_evaluate(struct health *h)
 	if (h->snapshots.clear_failed[0])
 		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, "clearsnapshot", "%s", h->snapshots.clear_failed);
 
+	for (size_t i = 0; i < h->n_certs; i++) {
+		const struct health_cert *c = &h->certs[i];
+		char subject[COND_SUBJECT_MAX];
+
+		if (c->days_left > HEALTH_CERT_WARN_DAYS)
+			continue;
+		snprintf(subject, sizeof subject, "%s#%s", c->path, c->serial);
+		changed |= cond_assert(h, "CERT_EXPIRING", c->days_left <= HEALTH_CERT_CRITICAL_DAYS ? SEV_CRITICAL : SEV_WARNING,
+				       subject, "%s %s (%s)", c->subject,
+				       c->days_left < 0 ? "has expired" : "expires soon", c->days_left < 0 ? "expired" : "days left");
+	}
 	if (h->config.drift)
 		changed |= cond_assert(h, "CONFIG_DRIFT", SEV_WARNING, "cassandra.yaml",
 				       "cassandra.yaml was changed outside the agent (sha256 %.12s...)", h->config.sha256);
@@ -529,6 +542,15 @@ void health_update_controller(struct health *h, const struct health_controller *
 	/* Only a connect or disconnect is a state change worth an immediate report. */
 	h->generation++;
 	(void)changed;
+}
+
+void health_update_certificates(struct health *h, const struct health_cert *certs, size_t n)
+{
+	if (n > HEALTH_CERTS_MAX)
+		n = HEALTH_CERTS_MAX;
+	memcpy(h->certs, certs, n * sizeof *certs);
+	h->n_certs = n;
+	health_updated(h, false);
 }
 
 void health_update_config(struct health *h, const struct health_config *c)
@@ -740,6 +762,23 @@ static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct a
 	ctl->last_error = h->controller.last_error;
 	ctl->address = h->controller.address;
 	r->controller = ctl;
+	r->certificates = arena_alloc(a, (h->n_certs + 1) * sizeof *r->certificates);
+	if (!r->certificates)
+		return NULL;
+	for (size_t i = 0; i < h->n_certs; i++) {
+		CassandraAgent__V1__CertificateState *c =
+			ARENA_NEW(a, CassandraAgent__V1__CertificateState, CASSANDRA_AGENT__V1__CERTIFICATE_STATE__INIT);
+
+		if (!c)
+			return NULL;
+		c->path = h->certs[i].path;
+		c->subject = h->certs[i].subject;
+		c->issuer = h->certs[i].issuer;
+		c->serial = h->certs[i].serial;
+		c->not_after_unix = h->certs[i].not_after_unix;
+		c->days_left = h->certs[i].days_left;
+		r->certificates[r->n_certificates++] = c;
+	}
 	r->config = ARENA_NEW(a, CassandraAgent__V1__ConfigState, CASSANDRA_AGENT__V1__CONFIG_STATE__INIT);
 	if (!r->config)
 		return NULL;

@@ -105,6 +105,24 @@ struct health_config {
 
 void health_update_config(struct health *h, const struct health_config *c);
 
+#define HEALTH_CERTS_MAX 64
+#define HEALTH_CERT_WARN_DAYS 30     /* CERT_EXPIRING warning */
+#define HEALTH_CERT_CRITICAL_DAYS 7  /* CERT_EXPIRING critical */
+
+/* One certificate in use (SPEC section 7, CertificateState). */
+struct health_cert {
+	char path[256];
+	char subject[256];
+	char issuer[256];
+	char serial[80];
+	int64_t not_after_unix;      /* seconds */
+	int32_t days_left;           /* negative once expired */
+};
+
+/* Replaces the list of certificates in use (`n` of them, at most HEALTH_CERTS_MAX kept);
+ * each with days_left <= 30 raises CERT_EXPIRING (critical at <= 7), subject = path. */
+void health_update_certificates(struct health *h, const struct health_cert *certs, size_t n);
+
 /* The maintenance state (SPEC section 7, LeaseState); `stuck` raises MAINTENANCE_STUCK. */
 struct health_lease {
 	char lease_id[96];
