@@ -1341,7 +1341,7 @@ int certstore_build_keystore(enum certstore_type type, EVP_PKEY *key, STACK_OF(X
 	if (alias && *alias) {
 		size_t i;
 
-		for (i = 0; alias[i] && i < sizeof name - 1; i++)
+		for (i = 0; i < sizeof name - 1 && alias[i]; i++)
 			name[i] = (char)tolower((unsigned char)alias[i]);
 		name[i] = '\0';
 		if (alias[i])

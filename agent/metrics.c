@@ -319,7 +319,7 @@ static void metrics_single(struct metrics_render_ctx *x, const char *name, const
 			   struct metrics_value v)
 {
 	metrics_family_begin(x, name, type, help);
-	metrics_sample(x, v, NULL);
+	metrics_sample(x, v, (const char *)NULL);
 	metrics_family_end(x);
 }
 
@@ -345,7 +345,7 @@ static void metrics_render_node(struct metrics_render_ctx *x, const CassandraAge
 	metrics_sample(x, metrics_u64(1), "agent_version", metrics_str(r->agent_version), "cassandra_version",
 		       metrics_str(cassandra_version), "cluster_name", metrics_str(n->cluster_name), "datacenter",
 		       metrics_str(n->datacenter), "rack", metrics_str(n->rack), "address", metrics_str(n->address),
-		       "host_id", metrics_str(n->host_id), "hostname", metrics_str(n->hostname), NULL);
+		       "host_id", metrics_str(n->host_id), "hostname", metrics_str(n->hostname), (const char *)NULL);
 	metrics_family_end(x);
 	if (r->collected_at_unix_ms > 0)
 		metrics_single(x, "cassandra_agent_report_timestamp_seconds", "gauge",
@@ -369,9 +369,9 @@ static void metrics_render_ring(struct metrics_render_ctx *x, const CassandraAge
 	}
 	metrics_family_begin(x, "cassandra_agent_peers", "gauge",
 			     "Nodes of the ring as this node sees them, by gossip status.");
-	metrics_sample(x, metrics_u64(up), "status", "up", NULL);
-	metrics_sample(x, metrics_u64(down), "status", "down", NULL);
-	metrics_sample(x, metrics_u64(unknown), "status", "unknown", NULL);
+	metrics_sample(x, metrics_u64(up), "status", "up", (const char *)NULL);
+	metrics_sample(x, metrics_u64(down), "status", "down", (const char *)NULL);
+	metrics_sample(x, metrics_u64(unknown), "status", "unknown", (const char *)NULL);
 	metrics_family_end(x);
 
 	metrics_family_begin(x, "cassandra_agent_peer_up", "gauge",
@@ -382,7 +382,7 @@ static void metrics_render_ring(struct metrics_render_ctx *x, const CassandraAge
 		if (p)
 			metrics_sample(x, metrics_bool(p->status == CASSANDRA_AGENT__V1__PEER_STATUS__PEER_STATUS_UP),
 				       "address", metrics_str(p->address), "datacenter", metrics_str(p->datacenter),
-				       "rack", metrics_str(p->rack), NULL);
+				       "rack", metrics_str(p->rack), (const char *)NULL);
 	}
 	metrics_family_end(x);
 }
@@ -404,9 +404,9 @@ static void metrics_render_conditions(struct metrics_render_ctx *x, const Cassan
 			by_sev[0]++;
 	}
 	metrics_family_begin(x, "cassandra_agent_conditions", "gauge", "Conditions currently raised, by severity.");
-	metrics_sample(x, metrics_u64(by_sev[0]), "severity", "info", NULL);
-	metrics_sample(x, metrics_u64(by_sev[1]), "severity", "warning", NULL);
-	metrics_sample(x, metrics_u64(by_sev[2]), "severity", "critical", NULL);
+	metrics_sample(x, metrics_u64(by_sev[0]), "severity", "info", (const char *)NULL);
+	metrics_sample(x, metrics_u64(by_sev[1]), "severity", "warning", (const char *)NULL);
+	metrics_sample(x, metrics_u64(by_sev[2]), "severity", "critical", (const char *)NULL);
 	metrics_family_end(x);
 
 	metrics_family_begin(x, "cassandra_agent_condition", "gauge",
@@ -416,7 +416,7 @@ static void metrics_render_conditions(struct metrics_render_ctx *x, const Cassan
 
 		if (c)
 			metrics_sample(x, metrics_u64(1), "code", metrics_str(c->code), "subject", metrics_str(c->subject),
-				       "severity", metrics_severity_name(c->severity), NULL);
+				       "severity", metrics_severity_name(c->severity), (const char *)NULL);
 	}
 	metrics_family_end(x);
 }
@@ -430,7 +430,7 @@ static void metrics_render_certificates(struct metrics_render_ctx *x, const Cass
 
 		if (c)
 			metrics_sample(x, metrics_i64(c->days_left), "path", metrics_str(c->path), "subject",
-				       metrics_str(c->subject), NULL);
+				       metrics_str(c->subject), (const char *)NULL);
 	}
 	metrics_family_end(x);
 
@@ -441,7 +441,7 @@ static void metrics_render_certificates(struct metrics_render_ctx *x, const Cass
 
 		if (c && c->not_after_unix != 0)
 			metrics_sample(x, metrics_i64(c->not_after_unix), "path", metrics_str(c->path), "subject",
-				       metrics_str(c->subject), NULL);
+				       metrics_str(c->subject), (const char *)NULL);
 	}
 	metrics_family_end(x);
 }
@@ -476,7 +476,7 @@ static void metrics_render_lease(struct metrics_render_ctx *x, const CassandraAg
 
 	metrics_family_begin(x, "cassandra_agent_lease_phase", "gauge",
 			     "1 for the current phase of the maintenance lease (NONE without lease state).");
-	metrics_sample(x, metrics_u64(1), "phase", phase, NULL);
+	metrics_sample(x, metrics_u64(1), "phase", phase, (const char *)NULL);
 	metrics_family_end(x);
 	if (l && l->lease_id && *l->lease_id)
 		metrics_single(x, "cassandra_agent_lease_epoch", "gauge", "Fencing epoch of the lease held.",
@@ -536,14 +536,14 @@ static void metrics_render_host(struct metrics_render_ctx *x, const CassandraAge
 	for (size_t i = 0; i < h->n_disks; i++)
 		if (h->disks[i])
 			metrics_sample(x, metrics_u64(h->disks[i]->free_bytes), "path", metrics_str(h->disks[i]->path),
-				       NULL);
+				       (const char *)NULL);
 	metrics_family_end(x);
 	metrics_family_begin(x, "cassandra_agent_disk_total_bytes", "gauge",
 			     "Size of the filesystem of a watched directory.");
 	for (size_t i = 0; i < h->n_disks; i++)
 		if (h->disks[i])
 			metrics_sample(x, metrics_u64(h->disks[i]->total_bytes), "path", metrics_str(h->disks[i]->path),
-				       NULL);
+				       (const char *)NULL);
 	metrics_family_end(x);
 }
 
@@ -559,7 +559,7 @@ static void metrics_render_counters(struct metrics_render_ctx *x, const struct m
 	metrics_family_begin(x, "cassandra_agent_commands_total", "counter",
 			     "Command updates produced (controller and cassandra-agentctl), by status.");
 	for (size_t i = 1; i < METRICS_COMMAND_STATUSES; i++)
-		metrics_sample(x, metrics_u64(c->commands_total[i]), "status", status_names[i], NULL);
+		metrics_sample(x, metrics_u64(c->commands_total[i]), "status", status_names[i], (const char *)NULL);
 	metrics_family_end(x);
 	metrics_single(x, "cassandra_agent_nodetool_calls_total", "counter", "nodetool processes started.",
 		       metrics_u64(c->nodetool_calls_total));

@@ -197,7 +197,7 @@ static int snapshot_name_check(const char *s, size_t max, const char *what, char
 		return snapshot_fail(-EINVAL, err, errlen, "no %s", what);
 	if (!s[0])
 		return snapshot_fail(-EINVAL, err, errlen, "%s is empty", what);
-	for (i = 0; s[i] && i <= max; i++) {
+	for (i = 0; i <= max && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (i == max)
