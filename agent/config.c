@@ -126,6 +126,11 @@ static const char *config_check_abs_path(const char *s)
 	return NULL;
 }
 
+static const char *config_check_optional_abs_path(const char *s)
+{
+	return s[0] ? config_check_abs_path(s) : NULL;
+}
+
 static const char *config_check_socket_path(const char *s)
 {
 	const char *why = config_check_abs_path(s);
@@ -304,6 +309,10 @@ static const struct config_key config_tls_keys[] = {
 	CONFIG_K_STR("truststore_type", tls.truststore_type, 0, config_check_truststore_type),
 };
 
+static const struct config_key config_metrics_keys[] = {
+	CONFIG_K_STR("textfile_directory", metrics.textfile_directory, 0, config_check_optional_abs_path),
+};
+
 static const struct config_key config_root_keys[] = {
 	CONFIG_K_MAP("node", config_node_keys),
 	CONFIG_K_MAP("cassandra", config_cassandra_keys),
@@ -314,6 +323,7 @@ static const struct config_key config_root_keys[] = {
 	CONFIG_K_MAP("snapshots", config_snapshots_keys),
 	CONFIG_K_MAP("maintenance", config_maintenance_keys),
 	CONFIG_K_MAP("tls", config_tls_keys),
+	CONFIG_K_MAP("metrics", config_metrics_keys),
 };
 
 /* parse_mapping() tracks seen keys in a 32-bit mask. */
@@ -381,6 +391,7 @@ void config_free(struct agent_config *cfg)
 	config_strv_free(&cfg->maintenance.cassandra_upgrade_command);
 	free(cfg->maintenance.boot_id_file);
 	free(cfg->tls.truststore_type);
+	free(cfg->metrics.textfile_directory);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -436,6 +447,7 @@ int config_defaults(struct agent_config *cfg)
 	config_default_str(&cfg->maintenance.boot_id_file, "/proc/sys/kernel/random/boot_id", &ok);
 
 	config_default_str(&cfg->tls.truststore_type, "pkcs12", &ok);
+	config_default_str(&cfg->metrics.textfile_directory, "", &ok);
 
 	if (!ok) {
 		config_free(cfg);

@@ -80,6 +80,10 @@ struct agent_config {
 	struct {
 		char *truststore_type;     /* pkcs12 | pem | jks; default pkcs12 */
 	} tls;
+
+	struct {
+		char *textfile_directory;  /* node_exporter textfile collector directory; "" (default) = off */
+	} metrics;
 };
 
 /*
@@ -113,6 +117,7 @@ struct agent_config {
  *   snapshots.tag_prefix: 1..47 of A-Z a-z 0-9 _ - . not starting with '.' (with the
  *   17-character "-YYYYMMDDTHHMMSSZ" it makes a valid tag, SPEC 6.4).
  *   tls.truststore_type: pkcs12|pem|jks.
+ * - metrics.textfile_directory: "" or an absolute path.
  * - maintenance.window: validated with config_parse_window(), stored as written.
  * - No string may contain a NUL character or (paths) a control character.
  */

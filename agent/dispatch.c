@@ -54,6 +54,7 @@ struct dispatch {
 	struct job *running;
 	size_t n_jobs;
 	size_t n_finals;      /* final statuses waiting for their journal sync */
+	uint64_t counts[6];   /* statuses sent, by CommandStatus value */
 	bool closing;
 };
 
@@ -96,6 +97,8 @@ static void send_status(struct dispatch *d, const struct origin *o, const char *
 {
 	CassandraAgent__V1__CommandUpdate u = CASSANDRA_AGENT__V1__COMMAND_UPDATE__INIT;
 
+	if ((unsigned)st < 6)
+		d->counts[st]++;
 	if (o && o->local_cb) {
 		if (status_is_final(st)) {
 			command_store_mark_delivered(d->deps.store, id);
@@ -669,6 +672,11 @@ int dispatch_new(const struct dispatch_deps *deps, struct dispatch **out)
 void dispatch_set_config(struct dispatch *d, const struct agent_config *cfg)
 {
 	d->deps.cfg = cfg;
+}
+
+void dispatch_stats(const struct dispatch *d, uint64_t counts[6])
+{
+	memcpy(counts, d->counts, sizeof d->counts);
 }
 
 size_t dispatch_pending(const struct dispatch *d)

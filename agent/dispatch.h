@@ -57,6 +57,9 @@ typedef void (*dispatch_local_cb)(void *data, CassandraAgent__V1__CommandStatus 
  */
 int dispatch_local(struct dispatch *d, const CassandraAgent__V1__Command *cmd, dispatch_local_cb cb, void *data);
 
+/* Final statuses given since start, indexed by CommandStatus value (0..5), for metrics. */
+void dispatch_stats(const struct dispatch *d, uint64_t counts[6]);
+
 /* Commands waiting or running (for tests and status). */
 size_t dispatch_pending(const struct dispatch *d);
 

@@ -18,6 +18,8 @@
 #include "health.h"
 #include "log.h"
 #include "maintenance.h"
+#include "metrics.h"
+#include "persist.h"
 #include "nodetool.h"
 #include "probes.h"
 #include "snapshots.h"
@@ -43,6 +45,7 @@ struct agent {
 	int64_t started_unix_ms;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog;
+	uv_timer_t metrics_timer;
 	bool watchdog_on;
 	bool stopping;
 	char last_status[256];
@@ -175,6 +178,37 @@ static int agent_start_jobs(struct agent *a)
 	return 0;
 }
 
+static void metrics_fn(void *data, const CassandraAgent__V1__HealthReport *r)
+{
+	struct agent *a = data;
+	struct metrics_counters mc = {0};
+	uint64_t last_ms = 0;
+	char *text = NULL, err[256];
+	size_t len = 0;
+
+	if (a->dispatch)
+		dispatch_stats(a->dispatch, mc.commands_total);
+	nodetool_runner_stats(a->runner, &mc.nodetool_calls_total, &mc.nodetool_failures_total, &last_ms);
+	mc.nodetool_last_duration_seconds = (double)last_ms / 1000.0;
+	mc.controller_reconnects_total = r->controller ? r->controller->reconnects : 0;
+	/* Written by a worker thread, crash-safely (temp + rename): node_exporter never reads half. */
+	if (metrics_render(r, &mc, &text, &len) == 0) {
+		snprintf(err, sizeof err, "%s/%s", a->cfg->metrics.textfile_directory, METRICS_FILE_NAME);
+		if (persist_write(&a->loop, err, text, len, 0644, NULL, NULL) < 0)
+			log_warnx("main", "metrics: cannot queue %s", err);
+	}
+	free(text);
+}
+
+/* Writes the textfile every report interval when metrics.textfile_directory is set. */
+static void metrics_cb(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (a->cfg->metrics.textfile_directory[0])
+		health_with_report(a->health, metrics_fn, a);
+}
+
 static void watchdog_cb(uv_timer_t *t)
 {
 	struct agent *a = t->data;
@@ -254,6 +288,7 @@ static void agent_stop(struct agent *a)
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sighup, NULL);
 	uv_close((uv_handle_t *)&a->watchdog, NULL);
+	uv_close((uv_handle_t *)&a->metrics_timer, NULL);
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -359,6 +394,9 @@ int main(int argc, char **argv)
 	uv_signal_start(&a.sighup, signal_cb, SIGHUP);
 	uv_timer_init(&a.loop, &a.watchdog);
 	a.watchdog.data = &a;
+	uv_timer_init(&a.loop, &a.metrics_timer);
+	a.metrics_timer.data = &a;
+	uv_timer_start(&a.metrics_timer, metrics_cb, 1000, a.cfg->controller.report_interval_ms);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		uint64_t half_ms = wd_usec / 2000;
 

@@ -19,6 +19,7 @@ struct nodetool_runner {
 	struct nodetool_op *ops; /* calls under way, linked through op->next */
 	size_t n_ops;
 	bool closing;   /* no new calls; freed once n_ops is 0 */
+	uint64_t calls, failures, last_ms;
 };
 
 struct nodetool_op {
@@ -103,6 +104,13 @@ int nodetool_runner_set_prefix(struct nodetool_runner *r, const char *const *arg
 	return 0;
 }
 
+void nodetool_runner_stats(const struct nodetool_runner *r, uint64_t *calls, uint64_t *failures, uint64_t *last_ms)
+{
+	*calls = r->calls;
+	*failures = r->failures;
+	*last_ms = r->last_ms;
+}
+
 size_t nodetool_runner_active(const struct nodetool_runner *r)
 {
 	return r->n_ops;
@@ -167,6 +175,9 @@ static void op_finish(struct nodetool_op *op)
 		log_debug("nodetool", "%s: %s", op->subcommand, reason);
 
 	op_unlink(op);
+	r->calls++;
+	r->failures += res.err != 0 && res.err != -ECANCELED;
+	r->last_ms = res.duration_ms;
 	if (op->cb)
 		op->cb(op->data, &res);
 	free(op->out);

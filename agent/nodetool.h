@@ -55,6 +55,10 @@ int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t ti
 int nodetool_run_capped(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms, size_t out_max,
 			nodetool_cb cb, void *data, struct nodetool_op **op_out);
 
+/* Counters since the runner was made (for metrics): calls finished, calls that failed, and
+ * the wall time of the last one in ms. */
+void nodetool_runner_stats(const struct nodetool_runner *r, uint64_t *calls, uint64_t *failures, uint64_t *last_ms);
+
 /* Number of calls under way. */
 size_t nodetool_runner_active(const struct nodetool_runner *r);
 

@@ -148,6 +148,24 @@ class AgentLifecycle(unittest.TestCase):
         self.assertEqual(rc, 0, self.env.log())
 
 
+class Metrics(unittest.TestCase):
+    def test_textfile_is_written_and_follows_the_format(self):
+        env = Env()
+        self.addCleanup(env.close)
+        mdir = os.path.join(env.dir, "textfile")
+        os.mkdir(mdir)
+        env.write_config(extra="metrics: { textfile_directory: %s }" % mdir)
+        env.start_agent()
+        prom = os.path.join(mdir, "cassandra_agent.prom")
+        wait_for(lambda: os.path.exists(prom) and "cassandra_agent_peers" in open(prom).read(), 10, "textfile")
+        wait_for(lambda: 'cassandra_agent_peers{status="up"} 6' in open(prom).read(), 40, "six peers up")
+        checker = os.path.join(os.path.dirname(__file__), "check_textfile.py")
+        r = subprocess.run(["/usr/bin/python3", checker, "--require", "cassandra_agent_up", prom],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual([f for f in os.listdir(mdir) if f.startswith(".")], [])  # no temp left
+
+
 class NodetoolFaults(unittest.TestCase):
     def setUp(self):
         self.env = Env()
