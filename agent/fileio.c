@@ -472,13 +472,22 @@ int fileio_replace(const char *path, const void *data, size_t len, mode_t mode_i
 	rc = write_all(fd, data, len, f, tmp, err, errlen);
 	if (rc < 0)
 		goto fail;
+	/* Same owner and group as the old file. Without CAP_CHOWN (the agent runs as its own
+	 * user) only the group can follow, when the agent is a member of it; the file then
+	 * stays the agent's, and group read is kept so Cassandra's group can still read it. */
+	mode_t new_mode = exists ? st.st_mode & 07777 : mode_if_new & 07777;
+
 	if (exists && fstat(fd, &tst) == 0 && (tst.st_uid != st.st_uid || tst.st_gid != st.st_gid) &&
 	    fchown(fd, st.st_uid, st.st_gid) < 0) {
-		rc = fileio_fail(err, errlen, -errno, "chown %s to %u:%u like %s: %s", tmp, (unsigned)st.st_uid,
-				 (unsigned)st.st_gid, target, strerror(errno));
-		goto fail;
+		if (errno != EPERM || fchown(fd, (uid_t)-1, st.st_gid) < 0) {
+			rc = fileio_fail(err, errlen, -errno, "chown %s to %u:%u like %s: %s", tmp, (unsigned)st.st_uid,
+					 (unsigned)st.st_gid, target, strerror(errno));
+			goto fail;
+		}
+		if (st.st_mode & 0004)
+			new_mode |= 0040; /* it was world-readable: the group reads it too */
 	}
-	if (fchmod(fd, exists ? st.st_mode & 07777 : mode_if_new & 07777) < 0) {
+	if (fchmod(fd, new_mode) < 0) {
 		rc = fileio_fail(err, errlen, -errno, "chmod %s: %s", tmp, strerror(errno));
 		goto fail;
 	}

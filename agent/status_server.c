@@ -323,15 +323,26 @@ static void idle_cb(uv_timer_t *t)
 	client_close(c);
 }
 
-/* True when `gid` is the process's group or one of its supplementary groups. */
-static bool peer_in_group(pid_t pid, gid_t pgid, gid_t gid)
+/* True when `gid` is the peer's group or one of its supplementary groups: SO_PEERGROUPS
+ * (Linux 4.13+; works under ProtectProc=invisible), else /proc/PID/status. */
+static bool peer_in_group(int fd, pid_t pid, gid_t pgid, gid_t gid)
 {
+	gid_t groups[256];
+	socklen_t len = sizeof groups;
 	char path[64], line[4096];
 	FILE *f;
 	bool found = false;
 
 	if (pgid == gid)
 		return true;
+#ifdef SO_PEERGROUPS
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		for (size_t i = 0; i < len / sizeof groups[0]; i++)
+			if (groups[i] == gid)
+				return true;
+		return false;
+	}
+#endif
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -388,7 +399,7 @@ static void connection_cb(uv_stream_t *listener, int status)
 		c->peer.uid = cred.uid;
 		c->peer.gid = cred.gid;
 		c->peer.privileged = cred.uid == 0 || cred.uid == geteuid() ||
-				     (s->has_group && peer_in_group(cred.pid, cred.gid, s->group_gid));
+				     (s->has_group && peer_in_group(fd, cred.pid, cred.gid, s->group_gid));
 	} else {
 		c->peer.pid = -1;
 		c->peer.uid = (uid_t)-1;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -62,7 +63,8 @@ static void setup(void)
 	health_update_status(health, &st);
 
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	ck_assert_int_eq(status_server_start(&loop, sock_path, "", health, &server, err, sizeof err), 0);
+	/* Group "daemon" (gid 1 on Debian) plays status.group. */
+	ck_assert_int_eq(status_server_start(&loop, sock_path, "daemon", health, &server, err, sizeof err), 0);
 	uv_async_init(&loop, &stop_async, stop_cb);
 	ck_assert_int_eq(pthread_create(&loop_thread, NULL, loop_main, NULL), 0);
 }
@@ -267,26 +269,36 @@ START_TEST(peer_credentials_decide_privilege)
 		fprintf(stderr, "SKIP: outsider check needs root to switch to uid 65534\n");
 		return;
 	}
-	/* An outsider (nobody, not in any status group) is not privileged. */
+	/* An outsider (nobody, not in the status group) is not privileged; nobody with the
+	 * status group as a supplementary group is. */
 	chmod(dir, 0755);
 	chmod(sock_path, 0666);
-	pid_t pid = fork();
+	for (int member = 0; member < 2; member++) {
+		struct group *gr = getgrnam("daemon");
+		pid_t pid;
+		int status = 0;
 
-	if (pid == 0) {
-		if (setgid(65534) != 0 || setuid(65534) != 0)
-			_exit(3);
-		fd = client_connect();
-		if (write(fd, "whoami\n", 7) != 7)
-			_exit(4);
-		char *reply = read_line(fd);
+		ck_assert_ptr_nonnull(gr);
+		gid_t extra = gr->gr_gid;
 
-		_exit(reply && strstr(reply, "\"privileged\":false") && strstr(reply, "\"uid\":65534") ? 0 : 5);
+		pid = fork();
+		if (pid == 0) {
+			if (setgroups(member ? 1 : 0, &extra) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(3);
+			fd = client_connect();
+			if (write(fd, "whoami\n", 7) != 7)
+				_exit(4);
+			char *reply = read_line(fd);
+
+			_exit(reply && strstr(reply, member ? "\"privileged\":true" : "\"privileged\":false") &&
+				      strstr(reply, "\"uid\":65534")
+				      ? 0
+				      : 5);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(WEXITSTATUS(status) == 0, "member=%d exit %d", member, WEXITSTATUS(status));
 	}
-	int status = 0;
-
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
 }
 END_TEST
 
