@@ -5,7 +5,11 @@ cd "$(dirname "$0")/.."
 bash tests/deps.sh
 builddir=${BUILDDIR:-build}
 if [ ! -d "$builddir" ]; then
-  meson setup "$builddir" --werror
+  if [ -n "${SANITIZE:-}" ]; then
+    meson setup "$builddir" --werror -Db_sanitize="$SANITIZE" -Db_lundef=false
+  else
+    meson setup "$builddir" --werror
+  fi
 fi
 meson compile -C "$builddir"
 rc=0

@@ -180,7 +180,7 @@ class Commands(ChannelCase):
         upd = self.ctl.wait("command_update", {"status": "COMMAND_STATUS_REJECTED", "message": "command id must be 1 to 128 bytes"}, timeout=10)
         self.assertEqual(upd["command_update"].get("id", ""), "")
         self.ctl.push({"id": "r6", "run_nodetool": {"subcommand": "rebuild", "args": ["dc2"]}})
-        self.ctl.wait("command_update", {"id": "r6", "status": "COMMAND_STATUS_SUCCEEDED"}, timeout=10)
+        self.ctl.wait("command_update", {"id": "r6", "status": "COMMAND_STATUS_SUCCEEDED"}, timeout=30)
         # Only the valid rebuild ran; the probes' own calls take no arguments.
         self.assertEqual(self.env.nodetool_calls("rebuild"), 1)
         self.assertEqual(self.env.nodetool_calls("decommission"), 0)
