@@ -407,16 +407,16 @@ static void check_cb(void *data, const struct nodetool_result *res)
 	if (res->err == 0) {
 		switch (m->check_stage) {
 		case 0:
-			nt_status_free(&m->ring);
-			m->have_ring = nt_parse_status(res->out, res->out_len, &m->ring, err, sizeof err) == 0;
-			break;
-		case 1:
 			nt_describecluster_free(&m->cluster);
 			m->have_cluster = nt_parse_describecluster(res->out, res->out_len, &m->cluster, err, sizeof err) == 0;
 			break;
-		case 2:
+		case 1:
 			free(m->netstats);
 			m->netstats = strdup(res->out);
+			break;
+		case 2:
+			nt_status_free(&m->ring);
+			m->have_ring = nt_parse_status(res->out, res->out_len, &m->ring, err, sizeof err) == 0;
 			break;
 		}
 	}
@@ -426,7 +426,9 @@ static void check_cb(void *data, const struct nodetool_result *res)
 
 static void check_next(struct maintenance *m)
 {
-	static const char *const subs[] = {"status", "describecluster", "netstats"};
+	/* The ring view last: it is the one that changes fastest, and right after it comes
+	 * the decision to drain. */
+	static const char *const subs[] = {"describecluster", "netstats", "status"};
 	const char *args[2] = {NULL, NULL};
 
 	if (m->check_stage >= 3) {
@@ -790,7 +792,8 @@ static bool take_trigger(struct maintenance *m)
 		return true;
 	}
 	if (sentinel_present(m)) {
-		m->kind = KIND(REBOOT);
+		/* Patch while drained when a patch command is set, then reboot (the sentinel is there). */
+		m->kind = m->cfg->maintenance.patch_command.n ? KIND(PATCH_OS) : KIND(REBOOT);
 		m->version[0] = '\0';
 		snprintf(m->reason, sizeof m->reason, "%s present", m->cfg->maintenance.reboot_required);
 		return true;
@@ -830,10 +833,14 @@ static void step(struct maintenance *m)
 			return;
 		}
 		{
+			/* Unique across nodes even when hostnames repeat: host, address, time. */
+			CassandraAgent__V1__NodeIdentity node = CASSANDRA_AGENT__V1__NODE_IDENTITY__INIT;
 			char host[64] = "";
 
 			gethostname(host, sizeof host - 1);
-			snprintf(m->lease_id, sizeof m->lease_id, "%s-%lld", host[0] ? host : "node", (long long)now);
+			health_node_identity(m->health, &node);
+			snprintf(m->lease_id, sizeof m->lease_id, "%s-%s-%lld", host[0] ? host : "node", node.address,
+				 (long long)now);
 		}
 		m->queued = false;
 		m->last_request_ms = 0;
