@@ -466,7 +466,8 @@ controller:
 health: {{ probe_interval: 1s, nodetool_interval: 1s }}
 status: {{ socket: {sock}, group: "" }}
 state_directory: {statedir}
-snapshots: {{ interval: 1h }}
+snapshots: {snapshots}
+{extra}
 maintenance:
   reboot_required: {sentinel}
   window: ""
@@ -480,7 +481,7 @@ maintenance:
            cport=s.controller.port, ca=q(os.path.join(s.certs, "ca.pem")), cert=q(os.path.join(s.certs, "agent.pem")),
            key=q(os.path.join(s.certs, "agent.key")), sock=q(self.socket), statedir=q(self.state_dir),
            sentinel=q(self.sentinel), patch=q(s.patch_script), healthy_timeout=s.healthy_timeout,
-           settle=s.settle, bootid=q(self.boot_id_file))
+           settle=s.settle, bootid=q(self.boot_id_file), snapshots=s.snapshots, extra=s.extra_config)
         with open(self.config, "w") as f:
             f.write(text)
 
@@ -598,7 +599,7 @@ maintenance:
 class Sim:
     def __init__(self, racks=3, nodes_per_rack=3, reboot_seconds=3.0, version="4.1.8", dir=None,
                  grant_all=False, start_delay=0.5, settle="1s", healthy_timeout="60s", lease_retry_ms=500,
-                 keep=None, quiet=False):
+                 keep=None, quiet=False, snapshots="{ interval: 1h }", extra_config=""):
         if not 1 <= racks <= 9 or not 1 <= nodes_per_rack <= 10:
             raise SimError("racks must be 1..9 and nodes per rack 1..10")
         self.racks = racks
@@ -611,6 +612,8 @@ class Sim:
         self.healthy_timeout = healthy_timeout
         self.lease_retry_ms = lease_retry_ms
         self.quiet = quiet
+        self.snapshots = snapshots          # the agents' snapshots: section (flow mapping)
+        self.extra_config = extra_config    # more agent.yaml text for every node
         self.own_dir = dir is None
         self.dir = os.path.abspath(dir) if dir else tempfile.mkdtemp(prefix="sim-")
         self.keep = (not self.own_dir) if keep is None else keep
