@@ -75,7 +75,6 @@ static char *snapshot_take(struct control *c, int argc, char **argv, struct stat
 
 char *control_command(void *data, const struct status_peer *peer, int argc, char **argv, struct status_call *call)
 {
-	static const char *const later[] = {"certs", NULL};
 	struct control *c = data;
 
 	if (is_privileged(argc, argv) && !peer->privileged)
@@ -88,6 +87,11 @@ char *control_command(void *data, const struct status_peer *peer, int argc, char
 	}
 	if (argc >= 2 && strcmp(argv[0], "snapshot") == 0 && strcmp(argv[1], "take") == 0)
 		return snapshot_take(c, argc, argv, call);
+	if (argc == 1 && strcmp(argv[0], "certs") == 0) {
+		char *text = c->certs ? certs_job_json(c->certs) : NULL;
+
+		return text ? text : error_json("certs: not available");
+	}
 	if (argc == 1 && strcmp(argv[0], "config") == 0) {
 		char *text = c->cassandra_config ? cassandra_config_json(c->cassandra_config) : NULL;
 
@@ -114,8 +118,5 @@ char *control_command(void *data, const struct status_peer *peer, int argc, char
 	}
 	if (is_privileged(argc, argv))
 		return error_json("usage: maintenance pause|resume, lease release --force");
-	for (int i = 0; later[i]; i++)
-		if (argc == 1 && strcmp(argv[0], later[i]) == 0)
-			return error_json("%s: not implemented in this version", argv[0]);
 	return NULL;
 }

@@ -3,6 +3,7 @@
 #define CA_CONTROL_H
 
 #include "cassandra_config.h"
+#include "certs_job.h"
 #include "dispatch.h"
 #include "maintenance.h"
 #include "snapshots.h"
@@ -15,14 +16,14 @@ struct control {
 	struct snapshots *snapshots;
 	struct maintenance *maintenance;
 	struct cassandra_config *cassandra_config;
+	struct certs_job *certs;
 };
 
 /*
  * The status_command_fn of the agent (`data` is a struct control): `snapshots`;
  * privileged `snapshot take [--tag T]` (through the dispatcher, reply deferred until the
- * snapshot is taken); `lease` (the LeaseState); privileged `maintenance pause|resume`
- * and `lease release --force`; `certs` and `config` answer "not implemented in this
- * version". Privileged commands
+ * snapshot is taken); `lease` (the LeaseState); `config` (cassandra.yaml state); `certs`
+ * (certificates in use); privileged `maintenance pause|resume` and `lease release --force`. Privileged commands
  * from an unprivileged peer get "permission denied". Returns NULL for unknown commands.
  */
 char *control_command(void *data, const struct status_peer *peer, int argc, char **argv, struct status_call *call);

@@ -22,6 +22,7 @@
 
 enum job_type {
 	JOB_NODETOOL, JOB_TAKE_SNAPSHOT, JOB_CLEAR_SNAPSHOT, JOB_MAINTENANCE, JOB_PAUSE, JOB_SET_SEEDS, JOB_APPLY_CONFIG,
+	JOB_ROTATE,
 };
 
 /* Where a command came from: the controller (statuses go to send_update) or the status
@@ -42,7 +43,7 @@ struct job {
 	char tag[80];         /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
 	bool force;           /* JOB_CLEAR_SNAPSHOT */
 	CassandraAgent__V1__Maintenance *maint; /* JOB_MAINTENANCE (a copy) */
-	CassandraAgent__V1__Command *copy;      /* JOB_SET_SEEDS, JOB_APPLY_CONFIG (a copy) */
+	CassandraAgent__V1__Command *copy;      /* JOB_SET_SEEDS, JOB_APPLY_CONFIG, JOB_ROTATE (a copy) */
 	bool paused;          /* JOB_PAUSE */
 	bool long_running;
 	bool accepted_durable;
@@ -320,6 +321,21 @@ static void snapshot_done_cb(void *data, int err, const char *message, const cha
 	run_next(d);
 }
 
+static void certs_done_cb(void *data, int err, const char *message)
+{
+	struct job *j = data;
+	struct dispatch *d = j->d;
+
+	d->running = NULL;
+	finish(d, &j->origin, j->id, j->kind, err ? ST(FAILED) : ST(SUCCEEDED), message, NULL, 0);
+	job_free(j);
+	if (d->closing) {
+		maybe_free(d);
+		return;
+	}
+	run_next(d);
+}
+
 static void config_done_cb(void *data, int err, const char *message, const char *output)
 {
 	struct job *j = data;
@@ -403,6 +419,12 @@ static int job_start(struct dispatch *d, struct job *j, char *err, size_t errlen
 							  j->copy->set_seeds->n_seeds, config_done_cb, j, err, errlen);
 		return cassandra_config_apply(d->deps.cassandra_config, j->copy->apply_config, config_done_cb, j, err,
 					      errlen);
+	case JOB_ROTATE:
+		if (!d->deps.certs) {
+			snprintf(err, errlen, "certificate rotation is not available");
+			return -ENOTSUP;
+		}
+		return certs_job_rotate(d->deps.certs, j->copy->rotate_certificates, certs_done_cb, j, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -556,7 +578,8 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 		return j;
 	}
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS:
-	case CASSANDRA_AGENT__V1__COMMAND__KIND_APPLY_CONFIG: {
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_APPLY_CONFIG:
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_ROTATE_CERTIFICATES: {
 		size_t n = cassandra_agent__v1__command__get_packed_size(cmd);
 		uint8_t *buf = malloc(n ? n : 1);
 
@@ -572,7 +595,9 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		j->type = cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS ? JOB_SET_SEEDS : JOB_APPLY_CONFIG;
+		j->type = cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS	      ? JOB_SET_SEEDS
+			  : cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_APPLY_CONFIG ? JOB_APPLY_CONFIG
+										      : JOB_ROTATE;
 		return j;
 	}
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_PAUSE_MAINTENANCE:

@@ -7,6 +7,7 @@
 
 #include "cassandra_agent/v1/agent.pb-c.h"
 #include "cassandra_config.h"
+#include "certs_job.h"
 #include "command_store.h"
 #include "config.h"
 #include "health.h"
@@ -28,6 +29,7 @@ struct dispatch_deps {
 	struct snapshots *snapshots; /* TakeSnapshot / ClearSnapshot */
 	struct maintenance *maintenance; /* Maintenance / PauseMaintenance */
 	struct cassandra_config *cassandra_config; /* SetSeeds / ApplyConfig */
+	struct certs_job *certs;                   /* RotateCertificates */
 	const struct agent_config *cfg;
 	/* Sends a CommandUpdate towards the controller (stays undelivered when offline). */
 	int (*send_update)(void *data, const CassandraAgent__V1__CommandUpdate *u);

@@ -11,6 +11,7 @@
 
 #include "command_store.h"
 #include "cassandra_config.h"
+#include "certs_job.h"
 #include "config.h"
 #include "control.h"
 #include "controller.h"
@@ -41,6 +42,7 @@ struct agent {
 	struct snapshots *snapshots;
 	struct maintenance *maintenance;
 	struct cassandra_config *cassandra_config;
+	struct certs_job *certs;
 	struct control control;
 	int64_t started_unix_ms;
 	uv_signal_t sigterm, sigint, sighup;
@@ -153,6 +155,9 @@ static int agent_start_jobs(struct agent *a)
 		return -ENOMEM;
 	maintenance_set_release_cb(a->maintenance, released_cb, a);
 	a->control.cassandra_config = a->cassandra_config;
+	if (certs_job_start(&a->loop, a->cfg, a->health, a->runner, a->cassandra_config, &a->certs) < 0)
+		return -ENOMEM;
+	a->control.certs = a->certs;
 	rc = command_store_open(&a->loop, a->cfg->state_directory, a->started_unix_ms, &a->store, err, sizeof err);
 	if (rc < 0) {
 		log_err("main", "command journal unavailable, no command will run: %s", err);
@@ -166,6 +171,7 @@ static int agent_start_jobs(struct agent *a)
 	deps.snapshots = a->snapshots;
 	deps.maintenance = a->maintenance;
 	deps.cassandra_config = a->cassandra_config;
+	deps.certs = a->certs;
 	deps.cfg = a->cfg;
 	deps.send_update = send_update_cb;
 	deps.send_data = a;
@@ -258,6 +264,8 @@ static void agent_reload(struct agent *a)
 		maintenance_apply_config(a->maintenance, cfg);
 	if (a->cassandra_config)
 		cassandra_config_apply_config(a->cassandra_config, cfg);
+	if (a->certs)
+		certs_job_apply_config(a->certs, cfg);
 	config_free(a->cfg);
 	free(a->cfg);
 	a->cfg = cfg;
@@ -280,6 +288,7 @@ static void agent_stop(struct agent *a)
 	snapshots_stop(a->snapshots);
 	maintenance_stop(a->maintenance);
 	cassandra_config_stop(a->cassandra_config);
+	certs_job_stop(a->certs);
 	dispatch_close(a->dispatch);
 	controller_stop(a->controller);
 	nodetool_runner_close(a->runner);

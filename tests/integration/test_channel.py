@@ -168,7 +168,7 @@ class Commands(ChannelCase):
             ({"id": "r2", "run_nodetool": {"subcommand": "status", "args": ["; rm -rf /"]}}, "refused"),
             ({"id": "r3", "run_nodetool": {"subcommand": "flush", "args": ["$(touch /tmp/pwned)"]}}, "refused"),
             ({"id": "r4", "run_nodetool": {"subcommand": "rebuild", "args": ["dc9"]}}, "not in the ring"),
-            ({"id": "r5", "rotate_certificates": {"phase": "ROTATION_PHASE_ADD_TRUST"}}, "not implemented"),
+            ({"id": "r5"}, "unknown or missing command kind"),
             ({"id": "r7", "take_snapshot": {"tag": "../etc"}}, "tag"),
         ]
         for cmd, why in bad:
