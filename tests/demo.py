@@ -71,7 +71,7 @@ def main():
                 "phase": "ROTATION_PHASE_REMOVE_TRUST", "ca_pem": [pem(os.path.join(certs, "ca2.pem"))]}}),
         ]
         for name, make in phases:
-            results = push_all(sim, make, name.split("_")[-1].lower())
+            results = push_all(sim, make, name.lower().replace("rotation_phase_", ""))
             ok = sum(1 for u in results.values() if u["status"] == "COMMAND_STATUS_SUCCEEDED")
             sample = next(iter(results.values()), {})
             print("   %-32s %d/%d succeeded  (%s)" % (name, ok, len(sim.nodes), sample.get("message", "no answer")))

@@ -428,6 +428,10 @@ class Node:
             with open(src) as f:
                 text = f.read()
             text = re.sub(r"(?m)^cluster_name: .*$", "cluster_name: '%s'" % CLUSTER_NAME, text, count=1)
+            # The stores the agent rotates live in the node's directory (absolute paths).
+            text = re.sub(r"(?m)^(\s*)(keystore|truststore): conf/\.(keystore|truststore)\s*$",
+                          lambda m: "%s%s: %s" % (m.group(1), m.group(2), os.path.join(self.dir, m.group(3) + ".p12")),
+                          text)
         else:
             text = "cluster_name: '%s'\n" % CLUSTER_NAME
         with open(yaml_path, "w") as f:
