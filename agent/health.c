@@ -86,6 +86,8 @@ struct health {
 	bool config_known;
 	struct health_cert certs[HEALTH_CERTS_MAX];
 	size_t n_certs;
+	char state_dir[256];
+	char state_dir_error[COND_MESSAGE_MAX];
 
 	/* derived */
 	struct condition *conds;
@@ -357,6 +359,8 @@ static bool health_evaluate(struct health *h)
 				       subject, "%s %s (%s)", c->subject,
 				       c->days_left < 0 ? "has expired" : "expires soon", c->days_left < 0 ? "expired" : "days left");
 	}
+	if (h->state_dir_error[0])
+		changed |= cond_assert(h, "STATE_DIRECTORY_FAILED", SEV_CRITICAL, h->state_dir, "%s", h->state_dir_error);
 	if (h->config.drift)
 		changed |= cond_assert(h, "CONFIG_DRIFT", SEV_WARNING, "cassandra.yaml",
 				       "cassandra.yaml was changed outside the agent (sha256 %.12s...)", h->config.sha256);
@@ -542,6 +546,13 @@ void health_update_controller(struct health *h, const struct health_controller *
 	/* Only a connect or disconnect is a state change worth an immediate report. */
 	h->generation++;
 	(void)changed;
+}
+
+void health_update_state_directory(struct health *h, const char *path, const char *error)
+{
+	copy_str(h->state_dir, sizeof h->state_dir, path);
+	copy_str(h->state_dir_error, sizeof h->state_dir_error, error);
+	health_updated(h, true);
 }
 
 void health_update_certificates(struct health *h, const struct health_cert *certs, size_t n)

@@ -151,6 +151,10 @@ bool health_cql_ok(const struct health *h);
  * update). */
 void health_node_identity(struct health *h, CassandraAgent__V1__NodeIdentity *node);
 
+/* Records a problem with the state directory ("" clears it): raises STATE_DIRECTORY_FAILED
+ * (critical: commands cannot be journaled, so none runs). */
+void health_update_state_directory(struct health *h, const char *path, const char *error);
+
 /* Appends an event (kept: the last HEALTH_EVENTS_MAX) and logs it. */
 void health_event(struct health *h, const char *kind, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -161,7 +161,7 @@ static int agent_start_jobs(struct agent *a)
 	rc = command_store_open(&a->loop, a->cfg->state_directory, a->started_unix_ms, &a->store, err, sizeof err);
 	if (rc < 0) {
 		log_err("main", "command journal unavailable, no command will run: %s", err);
-		health_event(a->health, "journal_unavailable", a->cfg->state_directory, "%s", err);
+		health_update_state_directory(a->health, a->cfg->state_directory, err);
 		return 0;
 	}
 	deps.loop = &a->loop;

@@ -458,7 +458,7 @@ int status_server_start(uv_loop_t *loop, const char *path, const char *group, st
 	rc = uv_pipe_bind(&s->listener, path);
 	umask(old);
 	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&s->listener, 128, connection_cb);
+		rc = uv_listen((uv_stream_t *)&s->listener, STATUS_CLIENTS_MAX, connection_cb);
 	if (rc == 0 && chmod(path, 0660) < 0)
 		rc = -errno;
 	if (rc == 0 && s->has_group && chown(path, (uid_t)-1, s->group_gid) < 0)

@@ -148,6 +148,27 @@ class AgentLifecycle(unittest.TestCase):
         self.assertEqual(rc, 0, self.env.log())
 
 
+class StateDirectory(unittest.TestCase):
+    def test_an_unusable_state_directory_is_reported_and_the_agent_keeps_serving(self):
+        env = Env()
+        self.addCleanup(env.close)
+        blocker = os.path.join(env.dir, "not-a-directory")
+        open(blocker, "w").close()
+        with open(env.config) as f:
+            text = f.read().replace("state_directory: %s" % env.dir, "state_directory: %s/state" % blocker)
+        with open(env.config, "w") as f:
+            f.write(text)
+        env.start_agent()
+        c = wait_for(lambda: [c for c in env.status()["conditions"] if c["code"] == "STATE_DIRECTORY_FAILED"], 10,
+                     "condition")
+        self.assertEqual(c[0]["severity"], "SEVERITY_CRITICAL")
+        self.assertIn("not-a-directory", c[0]["subject"])
+        wait_for(lambda: len(env.status()["ring"]) == 6, 10, "still probing and serving")
+        r = env.ctl("snapshot", "take", json_out=False, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("journal is unavailable", r.stderr)
+
+
 class Metrics(unittest.TestCase):
     def test_textfile_is_written_and_follows_the_format(self):
         env = Env()
@@ -281,6 +302,17 @@ class SocketClients(unittest.TestCase):
         self.assertIn("ring", r)
         idle.sendall(b"version\n")
         self.assertIn(b'"agent_version"', idle.makefile("rb").readline())
+
+    def test_200_clients_at_once_with_10_idle_are_all_served(self):
+        idle = [self.connect() for _ in range(10)]
+        busy = [self.connect() for _ in range(190)]
+        for s in busy:
+            s.sendall(b"version\n")
+        for s in busy:
+            self.assertIn(b'"agent_version"', s.makefile("rb").readline())
+        for s in idle:
+            s.sendall(b"version\n")
+            self.assertIn(b'"agent_version"', s.makefile("rb").readline())
 
     def test_unknown_command_exit_code_and_message(self):
         r = self.env.ctl("frobnicate", json_out=False, check=False)
