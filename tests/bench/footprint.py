@@ -102,6 +102,71 @@ def run_load(seconds):
         env.close()
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_side_by_side(seconds):
+    """The agent (100-node ring, controller connected) next to Debian's prometheus-node-exporter
+    and a minimal JVM (java -Xmx128m sleeping), RSS and CPU over the same `seconds`."""
+    import shutil as sh
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "controller"))
+    from client import Controller, make_certs
+    tmp = tempfile.mkdtemp()
+    state = os.path.join(tmp, "state.json")
+    make_state(100, state)
+    certs = make_certs(os.path.join(tmp, "certs"))
+    env = Env(state_file=state)
+    ctl = Controller(certs, os.path.join(env.dir, "record.jsonl"), os.path.join(env.dir, "c.sock"))
+    others = []
+    try:
+        c = lambda n: os.path.join(certs, n)
+        env.write_config(probe="5s", nodetool_interval="30s", nodetool_timeout="60s", report_interval="30s",
+                         controller=dict(address="127.0.0.1:%d" % ctl.port, ca=c("ca.pem"), cert=c("agent.pem"),
+                                         key=c("agent.key")))
+        env.start_agent()
+        ctl.wait("hello", timeout=15)
+        wait_for(lambda: len(env.status()["ring"]) == 100, 60, "100-node ring")
+        procs = {"cassandra-agent": env.agent.pid}
+        ne = sh.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
+        if os.path.exists(ne):
+            p = subprocess.Popen([ne, "--web.listen-address=127.0.0.1:0"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            others.append(p)
+            procs["prometheus-node-exporter"] = p.pid
+        else:
+            print("SKIP: prometheus-node-exporter not installed (Debian package prometheus-node-exporter)")
+        java = sh.which("java")
+        if java:
+            src = os.path.join(tmp, "Sleep.java")
+            with open(src, "w") as f:
+                f.write("public class Sleep { public static void main(String[] a) throws Exception "
+                        "{ Thread.sleep(600000); } }\n")
+            p = subprocess.Popen([java, "-Xmx128m", src], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            others.append(p)
+            procs["java -Xmx128m (sleeping)"] = p.pid
+        time.sleep(5)
+        c0 = {k: cpu_seconds(v) for k, v in procs.items()}
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        dt = time.monotonic() - t0
+        print("side by side over %.0f s:" % dt)
+        for k, v in procs.items():
+            print("  %-28s RSS %7.2f MiB   CPU %.3f s (%.3f %%)" % (k, rss_kib(v) / 1024, cpu_seconds(v) - c0[k],
+                                                                      100 * (cpu_seconds(v) - c0[k]) / dt))
+    finally:
+        for p in others:
+            p.terminate()
+            p.wait(10)
+        ctl.stop()
+        env.close()
+        sh.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=60)
@@ -112,6 +177,7 @@ def main():
     run_ring(1000, a.seconds)
     run_idle(a.seconds)
     run_load(a.load_seconds)
+    run_side_by_side(a.seconds)
 
 
 if __name__ == "__main__":
