@@ -327,9 +327,11 @@ static void certs_done_cb(void *data, int err, const char *message)
 	struct dispatch *d = j->d;
 
 	d->running = NULL;
-	finish(d, &j->origin, j->id, j->kind, err ? ST(FAILED) : ST(SUCCEEDED), message, NULL, 0);
+	/* Cut off by a stop: the journal keeps it RUNNING, reported "interrupted" at the next start. */
+	if (err != -ECANCELED)
+		finish(d, &j->origin, j->id, j->kind, err ? ST(FAILED) : ST(SUCCEEDED), message, NULL, 0);
 	job_free(j);
-	if (d->closing) {
+	if (d->closing || err == -ECANCELED) {
 		maybe_free(d);
 		return;
 	}

@@ -335,6 +335,28 @@ class Rotation(RotationCase):
         self.ok("ADD_TRUST", ca=["ca2.pem"])
         self.assertEqual(self.reloads(), calls + 1)
 
+    def test_stores_cassandra_yaml_does_not_name_usably_are_refused(self):
+        path = os.path.join(self.d, "cassandra.yaml")
+        with open(path) as f:
+            good = f.read()
+        cases = [
+            (good.replace("  truststore: %s\n" % self.truststore, ""), "ADD_TRUST",
+             "sets no server_encryption_options.truststore"),
+            (good.replace(self.truststore, "conf/.truststore"), "ADD_TRUST", "relative"),
+            (good.replace('  truststore_password: "ts-secret"\n', ""), "ADD_TRUST", "truststore_password"),
+            (good.replace(self.truststore, self.keystore), "ADD_TRUST", "both a keystore and a truststore"),
+        ]
+        for text_, phase, needle in cases:
+            self.assertNotEqual(text_, good)
+            with open(path, "w") as f:
+                f.write(text_)
+            u = self.rotate(phase, ca=["ca.pem"])
+            self.assertIn(u["status"], REFUSED, (needle, u))
+            self.assertIn(needle, u["message"])
+            self.assertFalse(os.path.exists(self.truststore), needle)
+            self.assertFalse(os.path.exists(self.keystore), needle)
+        self.assertEqual(self.reloads(), 0)
+
     def test_a_5_mib_blob_is_a_protocol_error_and_changes_nothing(self):
         self.bootstrap()
         before, calls = self.snapshot(), self.reloads()
