@@ -179,6 +179,8 @@ class Commands(ChannelCase):
         self.ctl.push({"id": "", "run_nodetool": {"subcommand": "status"}})
         upd = self.ctl.wait("command_update", {"status": "COMMAND_STATUS_REJECTED", "message": "command id must be 1 to 128 bytes"}, timeout=10)
         self.assertEqual(upd["command_update"].get("id", ""), "")
+        # rebuild's source DC is checked against the ring view: wait for the first one.
+        wait_for(lambda: len(self.env.status()["ring"]) == 6, 30, "the ring view")
         self.ctl.push({"id": "r6", "run_nodetool": {"subcommand": "rebuild", "args": ["dc2"]}})
         self.ctl.wait("command_update", {"id": "r6", "status": "COMMAND_STATUS_SUCCEEDED"}, timeout=30)
         # Only the valid rebuild ran; the probes' own calls take no arguments.
