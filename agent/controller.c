@@ -30,6 +30,7 @@
 #include "log.h"
 
 #define TLS_READ_CHUNK 65536
+#define CONTROLLER_TLS_CHECK_TICKS 30 /* ticks of 1 s between checks of the TLS files */
 
 enum conn_state { CONN_RESOLVING, CONN_CONNECTING, CONN_HANDSHAKE, CONN_HELLO, CONN_SESSION };
 static const char *const conn_state_name[] = {"RESOLVING", "CONNECTING", "HANDSHAKE", "HELLO", "SESSION"};
@@ -73,6 +74,8 @@ struct controller {
 	unsigned attempt;
 	uint64_t last_report_ms;
 	char tls_stamp[512];   /* mtimes and sizes of the TLS files the current context was built from */
+	char refused_stamp[512]; /* files seen and refused by the periodic check */
+	unsigned ticks;
 	struct health_controller state;
 };
 
@@ -274,6 +277,7 @@ static const char *ssl_error_text(void)
 /* ---- session ------------------------------------------------------------------------- */
 
 static void send_report(struct controller *c);
+static void tls_files_stamp(const struct agent_config *cfg, char *out, size_t len);
 
 static void send_hello(struct conn *k)
 {
@@ -758,6 +762,20 @@ static void tick_cb(uv_timer_t *t)
 	struct controller *c = t->data;
 	struct conn *k = c->conn;
 	uint64_t now = mono_ms();
+
+	/* A replaced CA, certificate or key file is taken without a SIGHUP (checked every 30 s;
+	 * a broken one is refused and the session kept, as on SIGHUP). */
+	if (++c->ticks % CONTROLLER_TLS_CHECK_TICKS == 0 && k && k->state == CONN_SESSION) {
+		char stamp[sizeof c->tls_stamp];
+
+		tls_files_stamp(c->cfg, stamp, sizeof stamp);
+		if (strcmp(stamp, c->tls_stamp) != 0 && strcmp(stamp, c->refused_stamp) != 0) {
+			controller_reload(c, c->cfg);
+			if (c->conn == k && !k->closing)
+				snprintf(c->refused_stamp, sizeof c->refused_stamp, "%s", stamp); /* refused: not again */
+			return;
+		}
+	}
 
 	if (!k || k->closing)
 		return;

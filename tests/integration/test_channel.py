@@ -246,6 +246,14 @@ class CertificateReload(ChannelCase):
         hello = self.ctl.wait("hello", timeout=15, since=since)
         self.assertGreater(hello["_conn"], first["_conn"])
 
+    def test_a_replaced_certificate_is_taken_without_sighup(self):
+        first = self.start_with_copied_identity()
+        time.sleep(1.1)
+        since = int(time.time() * 1000)
+        self.copy_agent_identity(cert("node1-chain.pem"), cert("node1.key"))
+        hello = self.ctl.wait("hello", timeout=45, since=since)  # checked every 30 s
+        self.assertGreater(hello["_conn"], first["_conn"])
+
     def test_garbage_certificate_is_refused_on_sighup_and_the_session_kept_then_a_fix_is_taken(self):
         first = self.start_with_copied_identity()
         with open(os.path.join(self.env.dir, "agent.pem"), "w") as f:
