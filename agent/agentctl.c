@@ -17,8 +17,8 @@
 #include "certs_cmd.h"
 #include "config_cmd.h"
 
-#define DEFAULT_SOCKET "/run/cassandra-agent/agent.sock"
-#define REPLY_MAX (64 * 1024 * 1024)
+#define DEFAULT_SOCKET   "/run/cassandra-agent/agent.sock"
+#define REPLY_MAX        (64 * 1024 * 1024)
 #define SOCKET_TIMEOUT_S 30
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -150,7 +150,8 @@ static void conditions_for(json_t *conds, const char *subject, char *out, size_t
 	json_t *c;
 
 	out[0] = '\0';
-	json_array_foreach(conds, i, c) {
+	json_array_foreach(conds, i, c)
+	{
 		if (strcmp(jstr(c, "subject"), subject) == 0 && o < n)
 			o += (size_t)snprintf(out + o, n - o, "%s%s", o ? "," : "", jstr(c, "code"));
 	}
@@ -214,7 +215,9 @@ static void print_ring(json_t *ring, json_t *conds)
 
 static const char *severity_short(const char *s)
 {
-	return strcmp(s, "SEVERITY_CRITICAL") == 0 ? "CRITICAL" : strcmp(s, "SEVERITY_WARNING") == 0 ? "WARNING" : "INFO";
+	return strcmp(s, "SEVERITY_CRITICAL") == 0  ? "CRITICAL"
+	       : strcmp(s, "SEVERITY_WARNING") == 0 ? "WARNING"
+						    : "INFO";
 }
 
 static void print_time(int64_t ms, char *out, size_t n)
@@ -247,7 +250,8 @@ static void print_status(json_t *r)
 	printf("Cassandra\n");
 	printf("  %-18s %s\n", "Version", jstr(cs, "version"));
 	printf("  %-18s %s\n", "Unit", jstr(cs, "unit_active_state"));
-	printf("  %-18s %s\n", "Gossip", json_is_true(json_object_get(cs, "gossip_running")) ? "running" : "not running");
+	printf("  %-18s %s\n", "Gossip",
+	       json_is_true(json_object_get(cs, "gossip_running")) ? "running" : "not running");
 	printf("  %-18s %s\n", "Native transport",
 	       json_is_true(json_object_get(cs, "native_transport_running")) ? "running" : "not running");
 	if (json_is_true(json_object_get(cs, "cql_probe_ok")))
@@ -260,7 +264,8 @@ static void print_status(json_t *r)
 	human_bytes(jnum(host, "memory_total_bytes"), b, sizeof b);
 	printf("  %-18s %.1f%%   load %.2f   memory %s available of %s\n", "CPU", jnum(host, "cpu_percent"),
 	       jnum(host, "load1"), a, b);
-	json_array_foreach(json_object_get(host, "disks"), i, d) {
+	json_array_foreach(json_object_get(host, "disks"), i, d)
+	{
 		double total = jnum(d, "total_bytes"), free_b = jnum(d, "free_bytes");
 
 		human_bytes(free_b, a, sizeof a);
@@ -282,7 +287,8 @@ static void print_status(json_t *r)
 		printf("  %-18s %s\n", "Last error", jstr(ctl, "last_error")[0] ? jstr(ctl, "last_error") : "-");
 	}
 	printf("Conditions (%zu)\n", json_array_size(conds));
-	json_array_foreach(conds, i, c) {
+	json_array_foreach(conds, i, c)
+	{
 		print_time((int64_t)jnum(c, "since_unix_ms"), t, sizeof t);
 		printf("  %-8s  %-20s  %-24s  %s  since %s\n", severity_short(jstr(c, "severity")), jstr(c, "code"),
 		       jstr(c, "subject"), jstr(c, "message"), t);
@@ -297,7 +303,8 @@ static void print_events(json_t *r)
 	json_t *e;
 	char t[32];
 
-	json_array_foreach(json_object_get(r, "events"), i, e) {
+	json_array_foreach(json_object_get(r, "events"), i, e)
+	{
 		print_time((int64_t)jnum(e, "at_unix_ms"), t, sizeof t);
 		printf("%s  %-20s  %-24s  %s\n", t, jstr(e, "kind"), jstr(e, "subject"), jstr(e, "message"));
 	}
@@ -310,10 +317,12 @@ static void print_snapshots(json_t *r)
 	char when[32], size[32];
 
 	printf("%-40s  %-20s  %-12s  %-6s  %s\n", "Tag", "Created", "True size", "Tables", "Owner");
-	json_array_foreach(json_object_get(r, "snapshots"), i, t) {
+	json_array_foreach(json_object_get(r, "snapshots"), i, t)
+	{
 		print_time((int64_t)jnum(t, "created_unix_ms"), when, sizeof when);
 		human_bytes(jnum(t, "true_size_bytes"), size, sizeof size);
-		printf("%-40s  %-20s  %-12s  %-6.0f  %s%s\n", jstr(t, "tag"), when, size, jnum(t, "tables"), jstr(t, "owner"),
+		printf("%-40s  %-20s  %-12s  %-6.0f  %s%s\n", jstr(t, "tag"), when, size, jnum(t, "tables"),
+		       jstr(t, "owner"),
 		       json_is_true(json_object_get(t, "kept_as_newest")) ? " (newest good, kept)" : "");
 	}
 }
@@ -386,7 +395,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char *const daemon_cmds[] = {"status", "ring", "lease", "snapshots", "certs",
+	static const char *const daemon_cmds[] = {"status", "ring",    "lease",    "snapshots",   "certs",
 						  "events", "version", "snapshot", "maintenance", NULL};
 	const char *socket_path = getenv("CASSANDRA_AGENT_SOCKET");
 	bool json_out = false;

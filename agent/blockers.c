@@ -107,9 +107,11 @@ size_t blockers_evaluate(const struct blockers_input *in, struct blockers *b)
 			bool own_rack = strcmp(p->datacenter, in->datacenter) == 0 && strcmp(p->rack, in->rack) == 0;
 
 			if (p->state != 'N')
-				add(b, "peer %s (%s/%s) is %c%c", p->address, p->datacenter, p->rack, p->status, p->state);
+				add(b, "peer %s (%s/%s) is %c%c", p->address, p->datacenter, p->rack, p->status,
+				    p->state);
 			else if (!own_rack && p->status != 'U')
-				add(b, "peer %s (%s/%s) is %c%c", p->address, p->datacenter, p->rack, p->status, p->state);
+				add(b, "peer %s (%s/%s) is %c%c", p->address, p->datacenter, p->rack, p->status,
+				    p->state);
 		}
 	}
 	if (!in->cluster) {
@@ -155,7 +157,8 @@ int blockers_version_policy(const char *current, const char *target, bool allow_
 		return -EINVAL;
 	}
 	if (parse_version(current, c) < 0) {
-		snprintf(err, errlen, "current version \"%s\" is unknown; cannot check the upgrade", current ? current : "");
+		snprintf(err, errlen, "current version \"%s\" is unknown; cannot check the upgrade",
+			 current ? current : "");
 		return -EINVAL;
 	}
 	if (t[0] < c[0] || (t[0] == c[0] && t[1] < c[1]) || (t[0] == c[0] && t[1] == c[1] && t[2] < c[2])) {

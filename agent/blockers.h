@@ -9,14 +9,14 @@
 #include "config.h"
 #include "nodetool_parse.h"
 
-#define BLOCKERS_MAX 32
+#define BLOCKERS_MAX     32
 #define BLOCKER_TEXT_MAX 160
 
 /* What the checks look at; pointers may be NULL when that input is missing (then the check
  * is itself a blocker: "no ring view", ...). */
 struct blockers_input {
 	int64_t now_unix_ms;
-	const char *window;                       /* maintenance.window ("" = always) */
+	const char *window; /* maintenance.window ("" = always) */
 	bool paused;
 	const char *datacenter, *rack;            /* this node's */
 	const struct nt_status *ring;             /* nodetool status */

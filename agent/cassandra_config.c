@@ -24,7 +24,7 @@
 #include "persist.h"
 #include "yaml_edit.h"
 
-#define YAML_MAX (16u * 1024u * 1024u)
+#define YAML_MAX    (16u * 1024u * 1024u)
 #define PENDING_MAX 32
 
 struct cassandra_config {
@@ -35,10 +35,10 @@ struct cassandra_config {
 	struct maintenance *maintenance;
 	uv_timer_t timer;
 	int handles_open;
-	int pending;                 /* writes and nodetool calls outstanding */
+	int pending; /* writes and nodetool calls outstanding */
 	bool closing;
-	bool busy;                   /* a write is under way */
-	char written_sha[65];        /* what the agent last wrote (or the baseline) */
+	bool busy;            /* a write is under way */
+	char written_sha[65]; /* what the agent last wrote (or the baseline) */
 	char current_sha[65];
 	bool drift;
 	bool restart_pending;
@@ -51,7 +51,7 @@ struct cassandra_config {
 	char *diff;
 	char *new_sha;
 	bool seeds_changed;
-	char **keys;                 /* settings written (NULL-terminated) */
+	char **keys; /* settings written (NULL-terminated) */
 };
 
 static void sha256_hex(const void *data, size_t len, char out[65])
@@ -129,8 +129,9 @@ static char *read_yaml(struct cassandra_config *cc, size_t *len, char *err, size
 	}
 	if ((strcmp(cc->current_sha, cc->written_sha) != 0) != cc->drift) {
 		cc->drift = !cc->drift;
-		health_event(cc->health, cc->drift ? "config_drift" : "config_drift_cleared", cc->cfg->cassandra.yaml, "%s",
-			     cc->drift ? "cassandra.yaml was changed outside the agent" : "cassandra.yaml matches again");
+		health_event(
+			cc->health, cc->drift ? "config_drift" : "config_drift_cleared", cc->cfg->cassandra.yaml, "%s",
+			cc->drift ? "cassandra.yaml was changed outside the agent" : "cassandra.yaml matches again");
 	}
 	return text;
 }
@@ -174,8 +175,9 @@ static void need_restart(struct cassandra_config *cc, char **keys)
 		add_pending(cc, keys[i]);
 	cc->restart_pending = cc->n_pending > 0;
 	if (cc->restart_pending && cc->maintenance &&
-	    maintenance_request(cc->maintenance, CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_RESTART_CASSANDRA,
-				"", false, false, "settings changed in cassandra.yaml need a restart", err, sizeof err) < 0)
+	    maintenance_request(cc->maintenance,
+				CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_RESTART_CASSANDRA, "", false,
+				false, "settings changed in cassandra.yaml need a restart", err, sizeof err) < 0)
 		log_info("cassandra_config", "restart pending, not requested now: %s", err);
 }
 
@@ -232,7 +234,8 @@ static void written_cb(void *data, int err, const char *errmsg)
 		return;
 	}
 	if (err) {
-		snprintf(msg, sizeof msg, "cannot write %s: %s (the old file is intact)", cc->cfg->cassandra.yaml, errmsg);
+		snprintf(msg, sizeof msg, "cannot write %s: %s (the old file is intact)", cc->cfg->cassandra.yaml,
+			 errmsg);
 		free(cc->new_sha);
 		cc->new_sha = NULL;
 		finish(cc, err, msg);
@@ -256,7 +259,8 @@ static void written_cb(void *data, int err, const char *errmsg)
 
 		if (cc->keys && cc->keys[0])
 			need_restart(cc, cc->keys);
-		if (nodetool_run(cc->runner, args, cc->cfg->cassandra.nodetool_timeout_ms, reloadseeds_cb, cc, NULL) == 0) {
+		if (nodetool_run(cc->runner, args, cc->cfg->cassandra.nodetool_timeout_ms, reloadseeds_cb, cc, NULL) ==
+		    0) {
 			cc->pending++;
 			return;
 		}
@@ -271,8 +275,9 @@ static void written_cb(void *data, int err, const char *errmsg)
 }
 
 /* Applies `edits`; writes unless `dry_run`. `keys` (taken) name the settings for restart-pending. */
-static int run_edits(struct cassandra_config *cc, const struct cassandra_edit *edits, size_t n, bool force, bool dry_run,
-		     bool seeds, char **keys, cassandra_config_done_cb cb, void *data, char *err, size_t errlen)
+static int run_edits(struct cassandra_config *cc, const struct cassandra_edit *edits, size_t n, bool force,
+		     bool dry_run, bool seeds, char **keys, cassandra_config_done_cb cb, void *data, char *err,
+		     size_t errlen)
 {
 	CassandraAgent__V1__NodeIdentity node = CASSANDRA_AGENT__V1__NODE_IDENTITY__INIT;
 	struct cassandra_schema_result res = {0};
@@ -301,7 +306,8 @@ static int run_edits(struct cassandra_config *cc, const struct cassandra_edit *e
 	rc = cassandra_schema_apply(v, force ? CASSANDRA_SCHEMA_FORCE : 0, text, len, edits, n, &res, err, errlen);
 	if (rc < 0)
 		goto fail;
-	config_cmd_diff(text, len, res.data, res.len, cc->cfg->cassandra.yaml, cc->cfg->cassandra.yaml, &cc->diff, &dlen);
+	config_cmd_diff(text, len, res.data, res.len, cc->cfg->cassandra.yaml, cc->cfg->cassandra.yaml, &cc->diff,
+			&dlen);
 	cc->cb = cb;
 	cc->cb_data = data;
 	cc->keys = keys;
@@ -379,7 +385,8 @@ int cassandra_config_apply(struct cassandra_config *cc, const CassandraAgent__V1
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < ac->n_set; i++) {
-		edits[k] = (struct cassandra_edit){.op = CASSANDRA_EDIT_SET, .key = ac->set[i]->key, .value = ac->set[i]->value};
+		edits[k] = (struct cassandra_edit){
+			.op = CASSANDRA_EDIT_SET, .key = ac->set[i]->key, .value = ac->set[i]->value};
 		keys[k++] = strdup(ac->set[i]->key);
 	}
 	for (size_t i = 0; i < ac->n_unset; i++) {
@@ -474,7 +481,8 @@ static void write_rackdc(struct cassandra_config *cc)
 	fileio_read(cc->cfg->cassandra.rackdc, 1024 * 1024, &old, &len, err, sizeof err);
 	cassandra_config_rackdc_read(old, dc, sizeof dc, rack, sizeof rack);
 	if (old && (dc[0] || rack[0]) &&
-	    (strcmp(dc, cc->cfg->node.datacenter) != 0 || strcmp(rack, cc->cfg->node.rack) != 0) && bootstrapped(cc->cfg)) {
+	    (strcmp(dc, cc->cfg->node.datacenter) != 0 || strcmp(rack, cc->cfg->node.rack) != 0) &&
+	    bootstrapped(cc->cfg)) {
 		snprintf(cc->rackdc_note, sizeof cc->rackdc_note,
 			 "refused to change dc/rack of a bootstrapped node from %s/%s to %s/%s", dc, rack,
 			 cc->cfg->node.datacenter, cc->cfg->node.rack);

@@ -12,10 +12,10 @@
 #include "maintenance.h"
 #include "nodetool.h"
 
-#define CASSANDRA_CONFIG_SHA_FILE "cassandra_yaml.sha256" /* in state_directory: what the agent last wrote */
-#define CASSANDRA_CONFIG_HISTORY "history"                /* state_directory/history: previous versions */
+#define CASSANDRA_CONFIG_SHA_FILE     "cassandra_yaml.sha256" /* in state_directory: what the agent last wrote */
+#define CASSANDRA_CONFIG_HISTORY      "history"               /* state_directory/history: previous versions */
 #define CASSANDRA_CONFIG_HISTORY_KEEP 20
-#define CASSANDRA_CONFIG_CHECK_MS 5000                    /* drift check */
+#define CASSANDRA_CONFIG_CHECK_MS     5000 /* drift check */
 
 struct cassandra_config;
 

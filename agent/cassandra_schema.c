@@ -21,8 +21,14 @@ static const char *const cs_version_names[CASSANDRA_VERSION_COUNT] = {
 };
 
 static const char *const cs_protected[] = {
-	"cluster_name",		 "partitioner",		"num_tokens",		  "initial_token",
-	"data_file_directories", "commitlog_directory", "saved_caches_directory", NULL,
+	"cluster_name",
+	"partitioner",
+	"num_tokens",
+	"initial_token",
+	"data_file_directories",
+	"commitlog_directory",
+	"saved_caches_directory",
+	NULL,
 };
 
 static int cs_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -100,26 +106,16 @@ const char *cassandra_version_name(enum cassandra_version v)
 const char *cassandra_schema_type_name(enum cassandra_schema_type t)
 {
 	switch (t) {
-	case CASSANDRA_SCHEMA_ANY:
-		return "any";
-	case CASSANDRA_SCHEMA_BOOL:
-		return "a boolean";
-	case CASSANDRA_SCHEMA_INT:
-		return "an integer";
-	case CASSANDRA_SCHEMA_DOUBLE:
-		return "a number";
-	case CASSANDRA_SCHEMA_STRING:
-		return "a string";
-	case CASSANDRA_SCHEMA_LIST:
-		return "a list";
-	case CASSANDRA_SCHEMA_MAPPING:
-		return "a mapping";
-	case CASSANDRA_SCHEMA_DURATION:
-		return "a duration with a unit (5000ms, 10s, 3h)";
-	case CASSANDRA_SCHEMA_SIZE:
-		return "a size with a unit (64MiB, 512KiB)";
-	case CASSANDRA_SCHEMA_RATE:
-		return "a data rate with a unit (64MiB/s)";
+	case CASSANDRA_SCHEMA_ANY: return "any";
+	case CASSANDRA_SCHEMA_BOOL: return "a boolean";
+	case CASSANDRA_SCHEMA_INT: return "an integer";
+	case CASSANDRA_SCHEMA_DOUBLE: return "a number";
+	case CASSANDRA_SCHEMA_STRING: return "a string";
+	case CASSANDRA_SCHEMA_LIST: return "a list";
+	case CASSANDRA_SCHEMA_MAPPING: return "a mapping";
+	case CASSANDRA_SCHEMA_DURATION: return "a duration with a unit (5000ms, 10s, 3h)";
+	case CASSANDRA_SCHEMA_SIZE: return "a size with a unit (64MiB, 512KiB)";
+	case CASSANDRA_SCHEMA_RATE: return "a data rate with a unit (64MiB/s)";
 	}
 	return "?";
 }
@@ -199,21 +195,21 @@ static bool number_with_unit(const char *s, size_t n, const char *const *units)
 
 static bool is_duration(const char *s, size_t n)
 {
-	static const char *const units[] = { "d", "h", "m", "s", "ms", "us", "\xc2\xb5s", "ns", NULL };
+	static const char *const units[] = {"d", "h", "m", "s", "ms", "us", "\xc2\xb5s", "ns", NULL};
 
 	return number_with_unit(s, n, units);
 }
 
 static bool is_size(const char *s, size_t n)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", NULL };
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", NULL};
 
 	return number_with_unit(s, n, units);
 }
 
 static bool is_rate(const char *s, size_t n)
 {
-	static const char *const units[] = { "B/s", "KiB/s", "MiB/s", NULL };
+	static const char *const units[] = {"B/s", "KiB/s", "MiB/s", NULL};
 
 	return number_with_unit(s, n, units);
 }
@@ -232,28 +228,18 @@ static const char *old_name_of(enum cassandra_version v, const char *name)
 static const char *kind_name(const struct yaml_edit_node *n)
 {
 	switch (n->kind) {
-	case YAML_EDIT_SEQUENCE:
-		return "a list";
-	case YAML_EDIT_MAPPING:
-		return "a mapping";
-	case YAML_EDIT_ALIAS:
-		return "an alias";
-	case YAML_EDIT_SCALAR:
-		break;
+	case YAML_EDIT_SEQUENCE: return "a list";
+	case YAML_EDIT_MAPPING: return "a mapping";
+	case YAML_EDIT_ALIAS: return "an alias";
+	case YAML_EDIT_SCALAR: break;
 	}
 	switch (n->type) {
-	case YAML_EDIT_NULL:
-		return "null";
-	case YAML_EDIT_BOOL:
-		return "a boolean";
-	case YAML_EDIT_INT:
-		return "an integer";
-	case YAML_EDIT_FLOAT:
-		return "a float";
-	case YAML_EDIT_OTHER:
-		return "a timestamp or tagged value";
-	case YAML_EDIT_STR:
-		break;
+	case YAML_EDIT_NULL: return "null";
+	case YAML_EDIT_BOOL: return "a boolean";
+	case YAML_EDIT_INT: return "an integer";
+	case YAML_EDIT_FLOAT: return "a float";
+	case YAML_EDIT_OTHER: return "a timestamp or tagged value";
+	case YAML_EDIT_STR: break;
 	}
 	return "a string";
 }
@@ -275,29 +261,21 @@ static int check_node(enum cassandra_version v, const struct cassandra_schema_ke
 	if (depth > YAML_EDIT_MAX_DEPTH)
 		return cs_fail(err, errlen, -EINVAL, "%s: nested too deep", path);
 	if (n->kind == YAML_EDIT_SCALAR && n->type == YAML_EDIT_NULL) {
-		if ((key->flags & CASSANDRA_SCHEMA_NULLABLE) || t == CASSANDRA_SCHEMA_STRING || t == CASSANDRA_SCHEMA_LIST ||
-		    t == CASSANDRA_SCHEMA_MAPPING || t == CASSANDRA_SCHEMA_DURATION || t == CASSANDRA_SCHEMA_SIZE ||
-		    t == CASSANDRA_SCHEMA_RATE)
+		if ((key->flags & CASSANDRA_SCHEMA_NULLABLE) || t == CASSANDRA_SCHEMA_STRING ||
+		    t == CASSANDRA_SCHEMA_LIST || t == CASSANDRA_SCHEMA_MAPPING || t == CASSANDRA_SCHEMA_DURATION ||
+		    t == CASSANDRA_SCHEMA_SIZE || t == CASSANDRA_SCHEMA_RATE)
 			return 0;
 		return cs_fail(err, errlen, -EINVAL, "%s: %u:%u: expects %s for Cassandra %s, got null", path, n->line,
 			       n->column, cassandra_schema_type_name(t), cassandra_version_name(v));
 	}
 	switch (t) {
-	case CASSANDRA_SCHEMA_ANY:
-		ok = true;
-		break;
-	case CASSANDRA_SCHEMA_BOOL:
-		ok = n->kind == YAML_EDIT_SCALAR && n->type == YAML_EDIT_BOOL;
-		break;
-	case CASSANDRA_SCHEMA_INT:
-		ok = n->kind == YAML_EDIT_SCALAR && n->type == YAML_EDIT_INT;
-		break;
+	case CASSANDRA_SCHEMA_ANY: ok = true; break;
+	case CASSANDRA_SCHEMA_BOOL: ok = n->kind == YAML_EDIT_SCALAR && n->type == YAML_EDIT_BOOL; break;
+	case CASSANDRA_SCHEMA_INT: ok = n->kind == YAML_EDIT_SCALAR && n->type == YAML_EDIT_INT; break;
 	case CASSANDRA_SCHEMA_DOUBLE:
 		ok = n->kind == YAML_EDIT_SCALAR && (n->type == YAML_EDIT_INT || n->type == YAML_EDIT_FLOAT);
 		break;
-	case CASSANDRA_SCHEMA_STRING:
-		ok = n->kind == YAML_EDIT_SCALAR;
-		break;
+	case CASSANDRA_SCHEMA_STRING: ok = n->kind == YAML_EDIT_SCALAR; break;
 	case CASSANDRA_SCHEMA_DURATION:
 	case CASSANDRA_SCHEMA_SIZE:
 	case CASSANDRA_SCHEMA_RATE:
@@ -324,7 +302,8 @@ static int check_node(enum cassandra_version v, const struct cassandra_schema_ke
 			size_t i = 0;
 			char ipath[512];
 
-			for (const struct yaml_edit_node *it = yaml_edit_first(doc, n); it; it = yaml_edit_next(doc, it), i++) {
+			for (const struct yaml_edit_node *it = yaml_edit_first(doc, n); it;
+			     it = yaml_edit_next(doc, it), i++) {
 				snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
 				if (it->kind == YAML_EDIT_MAPPING) {
 					int rc = check_children(v, key, doc, it, ipath, depth + 1, warn, err, errlen);
@@ -332,8 +311,8 @@ static int check_node(enum cassandra_version v, const struct cassandra_schema_ke
 					if (rc < 0)
 						return rc;
 				} else if (!(it->kind == YAML_EDIT_SCALAR && it->type == YAML_EDIT_NULL)) {
-					return cs_fail(err, errlen, -EINVAL, "%s: %u:%u: expects a mapping, got %s", ipath,
-						       it->line, it->column, kind_name(it));
+					return cs_fail(err, errlen, -EINVAL, "%s: %u:%u: expects a mapping, got %s",
+						       ipath, it->line, it->column, kind_name(it));
 				}
 			}
 		}
@@ -348,8 +327,8 @@ static int check_node(enum cassandra_version v, const struct cassandra_schema_ke
 		return 0;
 	if (n->kind == YAML_EDIT_SCALAR)
 		return cs_fail(err, errlen, -EINVAL, "%s: %u:%u: expects %s for Cassandra %s, got %s '%.*s'", path,
-			       n->line, n->column, cassandra_schema_type_name(t), cassandra_version_name(v), kind_name(n),
-			       CS_QUOTE_MAX, n->value);
+			       n->line, n->column, cassandra_schema_type_name(t), cassandra_version_name(v),
+			       kind_name(n), CS_QUOTE_MAX, n->value);
 	return cs_fail(err, errlen, -EINVAL, "%s: %u:%u: expects %s for Cassandra %s, got %s", path, n->line, n->column,
 		       cassandra_schema_type_name(t), cassandra_version_name(v), kind_name(n));
 }
@@ -369,8 +348,8 @@ static int check_children(enum cassandra_version v, const struct cassandra_schem
 		snprintf(cpath, sizeof(cpath), "%s.%.*s", path, CS_QUOTE_MAX, k->value);
 		child = strlen(k->value) == k->value_len ? cassandra_schema_child(key, k->value) : NULL;
 		if (!child) {
-			cs_warn(warn, "%s: not in the default cassandra.yaml of %s; accepted without a type check", cpath,
-				cassandra_version_name(v));
+			cs_warn(warn, "%s: not in the default cassandra.yaml of %s; accepted without a type check",
+				cpath, cassandra_version_name(v));
 			continue;
 		}
 		rc = check_node(v, child, doc, yaml_edit_value(doc, k), cpath, depth, warn, err, errlen);
@@ -427,7 +406,8 @@ static void unknown_hint(enum cassandra_version v, const char *key, char *out, s
 	for (unsigned i = 0; i < CASSANDRA_VERSION_COUNT; i++) {
 		if (i == v || !cassandra_schema_find((enum cassandra_version)i, key))
 			continue;
-		append(out, outlen, "%s%s", any ? ", " : " (known in ", cassandra_version_name((enum cassandra_version)i));
+		append(out, outlen, "%s%s", any ? ", " : " (known in ",
+		       cassandra_version_name((enum cassandra_version)i));
 		any = true;
 	}
 	if (any)
@@ -459,8 +439,8 @@ int cassandra_schema_check_path(enum cassandra_version v, const struct yaml_edit
 	key = cassandra_schema_find(v, top);
 	if (!key) {
 		unknown_hint(v, top, hint, sizeof(hint));
-		return cs_fail(err, errlen, -EINVAL, "%s: unknown key for Cassandra %s%s", top, cassandra_version_name(v),
-			       hint);
+		return cs_fail(err, errlen, -EINVAL, "%s: unknown key for Cassandra %s%s", top,
+			       cassandra_version_name(v), hint);
 	}
 	if (key->flags & CASSANDRA_SCHEMA_DEPRECATED)
 		cs_warn(warn, "%s: deprecated in Cassandra %s; the new name is %s", top, cassandra_version_name(v),
@@ -530,10 +510,11 @@ int cassandra_schema_check_renames(enum cassandra_version v, const struct yaml_e
 			continue;
 		other = yaml_edit_get(doc, root, r->new_name);
 		if (other)
-			return cs_fail(err, errlen, -EINVAL,
-				       "%u:%u: both %s and %s are set: they are the old and new name of one setting and "
-				       "Cassandra %s refuses to start; keep only %s",
-				       k->line, k->column, k->value, r->new_name, cassandra_version_name(v), r->new_name);
+			return cs_fail(
+				err, errlen, -EINVAL,
+				"%u:%u: both %s and %s are set: they are the old and new name of one setting and "
+				"Cassandra %s refuses to start; keep only %s",
+				k->line, k->column, k->value, r->new_name, cassandra_version_name(v), r->new_name);
 		for (size_t i = 0; i < t->n_renames; i++) {
 			const struct yaml_edit_node *ok;
 
@@ -541,11 +522,12 @@ int cassandra_schema_check_renames(enum cassandra_version v, const struct yaml_e
 				continue;
 			ok = yaml_edit_get(doc, root, t->renames[i].old_name);
 			if (ok)
-				return cs_fail(err, errlen, -EINVAL,
-					       "%u:%u: both %s and %s are set: both are old names of %s and Cassandra %s "
-					       "refuses to start; keep only %s",
-					       k->line, k->column, k->value, t->renames[i].old_name, r->new_name,
-					       cassandra_version_name(v), r->new_name);
+				return cs_fail(
+					err, errlen, -EINVAL,
+					"%u:%u: both %s and %s are set: both are old names of %s and Cassandra %s "
+					"refuses to start; keep only %s",
+					k->line, k->column, k->value, t->renames[i].old_name, r->new_name,
+					cassandra_version_name(v), r->new_name);
 		}
 	}
 	return 0;
@@ -559,8 +541,8 @@ static int reparse(char *bytes, size_t len, const char *what, struct yaml_edit_d
 	int rc = yaml_edit_parse(bytes, len, doc, perr, sizeof(perr));
 
 	if (rc < 0)
-		return cs_fail(err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL, "%s: the edited file would not parse: %s",
-			       what, perr);
+		return cs_fail(err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+			       "%s: the edited file would not parse: %s", what, perr);
 	return 0;
 }
 
@@ -615,8 +597,8 @@ static bool wants_string(enum cassandra_version v, const char *path)
 }
 
 static int apply_one(enum cassandra_version v, unsigned flags, const struct cassandra_edit *e,
-		     const struct yaml_edit_doc *doc, char **out, size_t *out_len, struct cassandra_schema_warnings *warn,
-		     char *err, size_t errlen)
+		     const struct yaml_edit_doc *doc, char **out, size_t *out_len,
+		     struct cassandra_schema_warnings *warn, char *err, size_t errlen)
 {
 	bool validate = !(flags & CASSANDRA_SCHEMA_NO_VALIDATE);
 	const struct yaml_edit_node *node;
@@ -647,8 +629,8 @@ static int apply_one(enum cassandra_version v, unsigned flags, const struct cass
 		return yaml_edit_unset(doc, e->key, out, out_len, NULL, err, errlen);
 	case CASSANDRA_EDIT_SEEDS:
 		seed_flags = !validate || v >= CASSANDRA_4_0 ? YAML_EDIT_SEEDS_PORT : 0;
-		return yaml_edit_set_seeds(doc, e->seeds, e->n_seeds, e->external_seeds, e->n_external_seeds, seed_flags,
-					   out, out_len, NULL, err, errlen);
+		return yaml_edit_set_seeds(doc, e->seeds, e->n_seeds, e->external_seeds, e->n_external_seeds,
+					   seed_flags, out, out_len, NULL, err, errlen);
 	}
 	return cs_fail(err, errlen, -EINVAL, "unknown edit");
 }
@@ -658,12 +640,9 @@ static int check_after(enum cassandra_version v, const struct cassandra_edit *e,
 		       struct cassandra_schema_warnings *warn, char *err, size_t errlen)
 {
 	switch (e->op) {
-	case CASSANDRA_EDIT_SET:
-		return cassandra_schema_check_path(v, doc, e->key, warn, err, errlen);
-	case CASSANDRA_EDIT_SEEDS:
-		return cassandra_schema_check_path(v, doc, YAML_EDIT_SEEDS_PATH, warn, err, errlen);
-	case CASSANDRA_EDIT_UNSET:
-		return 0;
+	case CASSANDRA_EDIT_SET: return cassandra_schema_check_path(v, doc, e->key, warn, err, errlen);
+	case CASSANDRA_EDIT_SEEDS: return cassandra_schema_check_path(v, doc, YAML_EDIT_SEEDS_PATH, warn, err, errlen);
+	case CASSANDRA_EDIT_UNSET: return 0;
 	}
 	return 0;
 }
@@ -695,8 +674,8 @@ int cassandra_schema_apply(enum cassandra_version v, unsigned flags, const char 
 		return cs_fail(err, errlen, rc, "the file is refused: %s", perr);
 	root = yaml_edit_root(doc);
 	if (root && root->kind != YAML_EDIT_MAPPING) {
-		rc = cs_fail(err, errlen, -EINVAL, "%u:%u: not a cassandra.yaml: the document is not a mapping", root->line,
-			     root->column);
+		rc = cs_fail(err, errlen, -EINVAL, "%u:%u: not a cassandra.yaml: the document is not a mapping",
+			     root->line, root->column);
 		goto fail;
 	}
 	bytes = malloc(len + 1);
@@ -738,7 +717,8 @@ int cassandra_schema_apply(enum cassandra_version v, unsigned flags, const char 
 		root = yaml_edit_root(doc);
 		for (const struct yaml_edit_node *k = yaml_edit_first(doc, root); k; k = yaml_edit_next(doc, k))
 			if (k->kind == YAML_EDIT_SCALAR && !cassandra_schema_find(v, k->value))
-				cs_warn(&res->warn, "%.*s: unknown key for Cassandra %s (already in the file; left as is)",
+				cs_warn(&res->warn,
+					"%.*s: unknown key for Cassandra %s (already in the file; left as is)",
 					CS_QUOTE_MAX, k->value, cassandra_version_name(v));
 	}
 	res->changed = n != len || memcmp(bytes, buf, len) != 0;

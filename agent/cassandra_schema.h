@@ -50,7 +50,7 @@ struct cassandra_schema_key {
 	const char *replaced_by;
 	const struct cassandra_schema_key *children;
 	uint16_t n_children;
-	uint8_t type;  /* enum cassandra_schema_type */
+	uint8_t type; /* enum cassandra_schema_type */
 	uint8_t flags;
 };
 
@@ -114,8 +114,7 @@ int cassandra_schema_check_path(enum cassandra_version v, const struct yaml_edit
 
 /* Refuses a document that sets both the old and the new name of one setting (Cassandra 4.1+
  * refuses to start then). Returns 0 or -EINVAL with `err`. */
-int cassandra_schema_check_renames(enum cassandra_version v, const struct yaml_edit_doc *doc, char *err,
-				   size_t errlen);
+int cassandra_schema_check_renames(enum cassandra_version v, const struct yaml_edit_doc *doc, char *err, size_t errlen);
 
 enum cassandra_edit_op {
 	CASSANDRA_EDIT_SET,   /* key = value (YAML flow text) */

@@ -17,11 +17,11 @@
 
 enum { CERTS_OK = 0, CERTS_FAILED = 1, CERTS_USAGE = 2 };
 
-#define PROG "cassandra-agentctl"
+#define PROG              "cassandra-agentctl"
 #define PASSWORD_FILE_MAX 4096
-#define TRUSTSTORE_MODE 0644
-#define KEYSTORE_MODE 0600
-#define MAX_CA_FILES 64
+#define TRUSTSTORE_MODE   0644
+#define KEYSTORE_MODE     0600
+#define MAX_CA_FILES      64
 
 struct certs_cmd {
 	bool json;
@@ -36,7 +36,8 @@ static void certs_cmd_usage(FILE *f)
 		"                CERT.pem ...\n"
 		"       " PROG " [--json] truststore show FILE [--type pkcs12|pem|jks] [--password-file F]\n"
 		"       " PROG " [--json] keystore build --out FILE --key KEY.pem --cert CHAIN.pem --password-file F\n"
-		"                [--type pkcs12|pem] [--ca CA.pem ...] [--address IP] [--hostname NAME] [--require-san]\n"
+		"                [--type pkcs12|pem] [--ca CA.pem ...] [--address IP] [--hostname NAME] "
+		"[--require-san]\n"
 		"                [--alias NAME] [--key-password-file F]\n");
 }
 
@@ -150,7 +151,7 @@ static void certs_cmd_password_free(char *pw)
 }
 
 /* Reads and parses one PEM certificate file, appending its certificates to *all. */
-static int certs_cmd_load_certs(struct certs_cmd *c, const char *path, STACK_OF(X509) **all)
+static int certs_cmd_load_certs(struct certs_cmd *c, const char *path, STACK_OF(X509) * *all)
 {
 	char err[700], *buf = NULL;
 	STACK_OF(X509) *certs = NULL;
@@ -235,7 +236,8 @@ static void certs_cmd_print_table(const struct certstore_list *l)
 				if (pass == 0 && strlen(col[k]) > w[k])
 					w[k] = strlen(col[k]);
 				else if (pass == 1)
-					printf("%-*s%s", k + 1 < NCOL ? (int)w[k] : 0, col[k], k + 1 < NCOL ? "  " : "\n");
+					printf("%-*s%s", k + 1 < NCOL ? (int)w[k] : 0, col[k],
+					       k + 1 < NCOL ? "  " : "\n");
 			}
 		}
 	}
@@ -287,19 +289,19 @@ enum {
 #define OPT_BIT(o) (1u << (o))
 
 static const struct option certs_cmd_options[] = {
-	{ "out", required_argument, NULL, OPT_OUT },
-	{ "type", required_argument, NULL, OPT_TYPE },
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "cert", required_argument, NULL, OPT_CERT },
-	{ "ca", required_argument, NULL, OPT_CA },
-	{ "address", required_argument, NULL, OPT_ADDRESS },
-	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-	{ "require-san", no_argument, NULL, OPT_REQUIRE_SAN },
-	{ "alias", required_argument, NULL, OPT_ALIAS },
-	{ "key-password-file", required_argument, NULL, OPT_KEY_PASSWORD_FILE },
-	{ NULL, 0, NULL, 0 },
+	{"out", required_argument, NULL, OPT_OUT},
+	{"type", required_argument, NULL, OPT_TYPE},
+	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"cert", required_argument, NULL, OPT_CERT},
+	{"ca", required_argument, NULL, OPT_CA},
+	{"address", required_argument, NULL, OPT_ADDRESS},
+	{"hostname", required_argument, NULL, OPT_HOSTNAME},
+	{"require-san", no_argument, NULL, OPT_REQUIRE_SAN},
+	{"alias", required_argument, NULL, OPT_ALIAS},
+	{"key-password-file", required_argument, NULL, OPT_KEY_PASSWORD_FILE},
+	{NULL, 0, NULL, 0},
 };
 
 struct certs_cmd_args {
@@ -364,8 +366,8 @@ static int certs_cmd_truststore_build(struct certs_cmd *c, const struct certs_cm
 {
 	enum certstore_type type = CERTSTORE_PKCS12;
 	STACK_OF(X509) *cas = NULL;
-	struct certstore_policy policy = { 0 };
-	struct certstore_list list = { 0 };
+	struct certstore_policy policy = {0};
+	struct certstore_list list = {0};
 	unsigned char *out = NULL;
 	size_t out_len = 0;
 	char err[1024], *password = NULL, headline[600];
@@ -421,8 +423,8 @@ static int certs_cmd_keystore_build(struct certs_cmd *c, const struct certs_cmd_
 {
 	enum certstore_type type = CERTSTORE_PKCS12;
 	STACK_OF(X509) *chain = NULL, *trust = NULL;
-	struct certstore_policy policy = { 0 };
-	struct certstore_list list = { 0 };
+	struct certstore_policy policy = {0};
+	struct certstore_list list = {0};
 	EVP_PKEY *key = NULL;
 	unsigned char *out = NULL;
 	size_t out_len = 0, key_len = 0;
@@ -511,7 +513,7 @@ out:
 static int certs_cmd_show(struct certs_cmd *c, const struct certs_cmd_args *a, char **pos, int npos)
 {
 	enum certstore_type type = CERTSTORE_PKCS12;
-	struct certstore_list list = { 0 };
+	struct certstore_list list = {0};
 	char err[1024], *password = NULL, *buf = NULL, headline[700];
 	size_t len = 0;
 	int rc;
@@ -536,7 +538,7 @@ static int certs_cmd_show(struct certs_cmd *c, const struct certs_cmd_args *a, c
 	}
 	snprintf(headline, sizeof headline, "%s: %s store, %zu certificate%s%s", pos[0], certstore_type_name(type),
 		 list.n, list.n == 1 ? "" : "s",
-		 type == CERTSTORE_PEM	    ? ""
+		 type == CERTSTORE_PEM    ? ""
 		 : list.integrity_checked ? ", integrity verified with the password"
 					  : ", integrity NOT verified (no --password-file)");
 	rc = certs_cmd_report(c, pos[0], type, len, &list, headline);
@@ -550,7 +552,7 @@ out:
 
 int certs_cmd_run(int argc, char **argv, bool json)
 {
-	struct certs_cmd c = { .json = json, .command = "certs" };
+	struct certs_cmd c = {.json = json, .command = "certs"};
 	struct certs_cmd_args a;
 	char command[64];
 	unsigned allowed;

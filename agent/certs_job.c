@@ -67,11 +67,11 @@
 #include "persist.h"
 #include "yaml_edit.h"
 
-#define PHASE(x) CASSANDRA_AGENT__V1__ROTATION_PHASE__ROTATION_PHASE_##x
-#define CERTS_WRITES_MAX 3   /* a server store, a client store, the record */
-#define CERTS_MSG_MAX 2048
-#define CERTS_DONE_MAX 1024
-#define CERTS_WARN_MAX 768
+#define PHASE(x)         CASSANDRA_AGENT__V1__ROTATION_PHASE__ROTATION_PHASE_##x
+#define CERTS_WRITES_MAX 3 /* a server store, a client store, the record */
+#define CERTS_MSG_MAX    2048
+#define CERTS_DONE_MAX   1024
+#define CERTS_WARN_MAX   768
 
 enum certs_state {
 	CERTS_IDLE,
@@ -134,12 +134,12 @@ struct certs_op {
 	void *data;
 	struct certs_write writes[CERTS_WRITES_MAX];
 	size_t n_writes, next_write;
-	STACK_OF(X509) *result;   /* the new trust set or identity chain: the record once written */
+	STACK_OF(X509) * result; /* the new trust set or identity chain: the record once written */
 	bool result_is_trust;
-	bool client_written;      /* a client_encryption_options store was written */
+	bool client_written; /* a client_encryption_options store was written */
 	enum cassandra_version version;
-	bool verify;              /* SWITCH_IDENTITY with client_encryption_options.enabled */
-	char leaf_sha256[65];     /* hex SHA-256 of the new leaf */
+	bool verify;          /* SWITCH_IDENTITY with client_encryption_options.enabled */
+	char leaf_sha256[65]; /* hex SHA-256 of the new leaf */
 	char leaf_subject[256];
 	char native_address[256];
 	uint16_t native_port;
@@ -170,13 +170,13 @@ struct certs_job {
 	uv_timer_t expiry_timer;
 	uv_timer_t later_timer;
 	int handles_open;
-	int pending;                 /* persist writes, nodetool calls, handshakes outstanding */
+	int pending; /* persist writes, nodetool calls, handshakes outstanding */
 	bool closing;
 	enum certs_state state;
 	struct certs_op *op;
 	struct certs_verify *verify; /* the handshake under way, or NULL */
-	STACK_OF(X509) *trust;       /* the recorded trust set, or NULL */
-	STACK_OF(X509) *identity;    /* the recorded identity chain, or NULL */
+	STACK_OF(X509) * trust;      /* the recorded trust set, or NULL */
+	STACK_OF(X509) * identity;   /* the recorded identity chain, or NULL */
 	struct health_cert *certs;   /* the last expiry report (HEALTH_CERTS_MAX) */
 	size_t n_certs;
 	char last_phase[24];
@@ -222,8 +222,8 @@ static const char *certs_phase_name(CassandraAgent__V1__RotationPhase p)
 }
 
 /* Appends to a bounded string: `sep` first when it is not empty. */
-__attribute__((format(printf, 4, 5))) static void certs_append(char *buf, size_t cap, const char *sep,
-							   const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void certs_append(char *buf, size_t cap, const char *sep, const char *fmt,
+							       ...)
 {
 	size_t n = strlen(buf);
 	va_list ap;
@@ -272,7 +272,7 @@ static void certs_sha256_hex(X509 *c, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static bool certs_stack_has(STACK_OF(X509) *s, const unsigned char md[32])
+static bool certs_stack_has(STACK_OF(X509) * s, const unsigned char md[32])
 {
 	unsigned char m[32];
 
@@ -283,7 +283,7 @@ static bool certs_stack_has(STACK_OF(X509) *s, const unsigned char md[32])
 }
 
 /* True when `a` and `b` hold the same certificates (by SHA-256), whatever the order. */
-static bool certs_same_set(STACK_OF(X509) *a, STACK_OF(X509) *b)
+static bool certs_same_set(STACK_OF(X509) * a, STACK_OF(X509) * b)
 {
 	unsigned char md[32];
 
@@ -299,7 +299,7 @@ static bool certs_same_set(STACK_OF(X509) *a, STACK_OF(X509) *b)
 }
 
 /* True when `a` and `b` are the same chain, certificate by certificate. */
-static bool certs_same_chain(STACK_OF(X509) *a, STACK_OF(X509) *b)
+static bool certs_same_chain(STACK_OF(X509) * a, STACK_OF(X509) * b)
 {
 	unsigned char ma[32], mb[32];
 
@@ -313,7 +313,7 @@ static bool certs_same_chain(STACK_OF(X509) *a, STACK_OF(X509) *b)
 }
 
 /* Appends to `dst` every certificate of `src` it does not hold yet (by SHA-256). */
-static int certs_union_into(STACK_OF(X509) *dst, STACK_OF(X509) *src)
+static int certs_union_into(STACK_OF(X509) * dst, STACK_OF(X509) * src)
 {
 	unsigned char md[32];
 
@@ -345,7 +345,7 @@ static const char *certs_subject(X509 *c, char *buf, size_t len)
 }
 
 /* The certificates as a PEM bundle (malloc'd). */
-static int certs_pem_bundle(STACK_OF(X509) *certs, unsigned char **out, size_t *len)
+static int certs_pem_bundle(STACK_OF(X509) * certs, unsigned char **out, size_t *len)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	BUF_MEM *m = NULL;
@@ -371,7 +371,7 @@ out:
 
 /* Verifies `chain` (leaf first) against every certificate of `trust` as an anchor, as Java
  * does, ignoring validity dates (only the trust question is asked). */
-static int certs_chain_verifies(STACK_OF(X509) *chain, STACK_OF(X509) *trust, char *err, size_t errlen)
+static int certs_chain_verifies(STACK_OF(X509) * chain, STACK_OF(X509) * trust, char *err, size_t errlen)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -544,8 +544,8 @@ static int certs_targets(const struct certs_yaml *y, bool keystores, bool need_p
 		return -EINVAL;
 	}
 	t[(*n)++] = (struct certs_target){keystores ? "server keystore" : "server truststore", server, server_pw,
-					   keystores ? "server_encryption_options.keystore_password"
-						     : "server_encryption_options.truststore_password"};
+					  keystores ? "server_encryption_options.keystore_password"
+						    : "server_encryption_options.truststore_password"};
 	if (y->client_enabled && client && strcmp(client, server) != 0) {
 		snprintf(key, sizeof key, "client_encryption_options.%s", kind);
 		if ((rc = certs_check_path(key, client, err, errlen)) < 0)
@@ -556,17 +556,19 @@ static int certs_targets(const struct certs_yaml *y, bool keystores, bool need_p
 				 kind);
 			return -EINVAL;
 		}
-		t[(*n)++] = (struct certs_target){keystores ? "client keystore" : "client truststore", client, client_pw,
-						   keystores ? "client_encryption_options.keystore_password"
-							     : "client_encryption_options.truststore_password"};
+		t[(*n)++] =
+			(struct certs_target){keystores ? "client keystore" : "client truststore", client, client_pw,
+					      keystores ? "client_encryption_options.keystore_password"
+							: "client_encryption_options.truststore_password"};
 	}
 	for (size_t i = 0; i < *n; i++)
 		for (size_t k = 0; k < sizeof others / sizeof others[0]; k++)
 			if (others[k] && strcmp(others[k], t[i].path) == 0) {
-				snprintf(err, errlen,
-					 "cassandra.yaml names %s as both a keystore and a truststore: the agent writes "
-					 "them as separate files",
-					 t[i].path);
+				snprintf(
+					err, errlen,
+					"cassandra.yaml names %s as both a keystore and a truststore: the agent writes "
+					"them as separate files",
+					t[i].path);
 				return -EINVAL;
 			}
 	return 0;
@@ -575,7 +577,7 @@ static int certs_targets(const struct certs_yaml *y, bool keystores, bool need_p
 /* ---- the record and the expiry report ---------------------------------------------------- */
 
 /* Loads a recorded PEM bundle; NULL when absent or unreadable (logged). */
-static STACK_OF(X509) *certs_load_record(struct certs_job *j, const char *name)
+static STACK_OF(X509) * certs_load_record(struct certs_job *j, const char *name)
 {
 	char rel[64], *path, *buf = NULL, e[320];
 	STACK_OF(X509) *certs = NULL;
@@ -616,7 +618,7 @@ static void certs_add_entry(struct health_cert *certs, size_t *n, const char *pa
 	c->days_left = certs_days_left(e->not_after, now);
 }
 
-static void certs_add_stack(struct health_cert *certs, size_t *n, const char *path, STACK_OF(X509) *s, time_t now)
+static void certs_add_stack(struct health_cert *certs, size_t *n, const char *path, STACK_OF(X509) * s, time_t now)
 {
 	for (int i = 0; s && i < sk_X509_num(s); i++) {
 		struct certstore_entry e = {0};
@@ -629,7 +631,7 @@ static void certs_add_stack(struct health_cert *certs, size_t *n, const char *pa
 
 /* Describes a store file; when it cannot be read, reports `fallback` (the record) for it. */
 static void certs_add_store(struct health_cert *certs, size_t *n, const char *path, const char *password,
-			    enum certstore_type configured, STACK_OF(X509) *fallback, time_t now)
+			    enum certstore_type configured, STACK_OF(X509) * fallback, time_t now)
 {
 	struct certstore_list list = {0};
 	enum certstore_type type = configured;
@@ -688,8 +690,10 @@ static void certs_publish(struct certs_job *j)
 
 		if (y.truststore)
 			certs_add_store(certs, &n, y.truststore, y.truststore_password, tt, j->trust, now);
-		if (y.client_enabled && y.client_truststore && (!y.truststore || strcmp(y.client_truststore, y.truststore)))
-			certs_add_store(certs, &n, y.client_truststore, y.client_truststore_password, tt, j->trust, now);
+		if (y.client_enabled && y.client_truststore &&
+		    (!y.truststore || strcmp(y.client_truststore, y.truststore)))
+			certs_add_store(certs, &n, y.client_truststore, y.client_truststore_password, tt, j->trust,
+					now);
 		if (y.keystore)
 			certs_add_store(certs, &n, y.keystore, y.keystore_password, kt, j->identity, now);
 		if (y.client_enabled && y.client_keystore && (!y.keystore || strcmp(y.client_keystore, y.keystore)))
@@ -737,7 +741,8 @@ static void certs_set_state(struct certs_job *j, enum certs_state to)
 		return;
 	if (!(certs_transitions[from] & (1u << to))) {
 		/* A programmer error: the table above is the invariant. */
-		log_err("certs", "invalid rotation transition %s -> %s", certs_state_names[from], certs_state_names[to]);
+		log_err("certs", "invalid rotation transition %s -> %s", certs_state_names[from],
+			certs_state_names[to]);
 		assert(!"invalid certs_job transition");
 	}
 	log_debug("certs", "rotation %s -> %s", certs_state_names[from], certs_state_names[to]);
@@ -962,8 +967,8 @@ static void certs_verify_done_cb(uv_work_t *w, int status)
 	if (status < 0)
 		certs_finish(j, -ECANCELED, "%s; the verification was cancelled", op->done);
 	else if (v->err < 0)
-		certs_finish(j, v->err, "%s; cannot verify the native port %s:%s: %s (the stores stay written)", op->done,
-			     v->address, v->port, v->errmsg);
+		certs_finish(j, v->err, "%s; cannot verify the native port %s:%s: %s (the stores stay written)",
+			     op->done, v->address, v->port, v->errmsg);
 	else if (strcmp(v->sha256, op->leaf_sha256) != 0)
 		certs_finish(j, -EPROTO,
 			     "%s; verification failed: the native port %s:%s presents %s (serial %s, sha256 %.16s...), "
@@ -1016,10 +1021,11 @@ static void certs_reloadssl_cb(void *data, const struct nodetool_result *res)
 	op = j->op;
 	assert(op && j->state == CERTS_RELOADING);
 	if (res->err) {
-		certs_finish(j, res->err == -ECHILD ? -EIO : res->err,
-			     "%s; nodetool reloadssl failed: %s (the files are written; Cassandra may still use the old "
-			     "ones)",
-			     op->done, res->errtext);
+		certs_finish(
+			j, res->err == -ECHILD ? -EIO : res->err,
+			"%s; nodetool reloadssl failed: %s (the files are written; Cassandra may still use the old "
+			"ones)",
+			op->done, res->errtext);
 		return;
 	}
 	certs_append(op->done, sizeof op->done, "; ", "nodetool reloadssl ok");
@@ -1216,10 +1222,10 @@ static int certs_check_sizes(const CassandraAgent__V1__RotateCertificates *r, ch
 }
 
 /* Every certificate of every ca_pem entry, in order. */
-static int certs_parse_cas(const CassandraAgent__V1__RotateCertificates *r, STACK_OF(X509) **out, char *err,
+static int certs_parse_cas(const CassandraAgent__V1__RotateCertificates *r, STACK_OF(X509) * *out, char *err,
 			   size_t errlen)
 {
-	STACK_OF(X509) *all;
+	STACK_OF(X509) * all;
 	char e[512];
 	int rc;
 
@@ -1267,8 +1273,9 @@ static int certs_environment(struct certs_job *j, struct certs_op *op, struct ce
 
 	health_node_identity(j->health, &node);
 	if (cassandra_version_parse(node.cassandra_version, &op->version) < 0) {
-		snprintf(err, errlen, "Cassandra's version is not known yet (nodetool version): cannot tell how to apply "
-				      "the stores");
+		snprintf(err, errlen,
+			 "Cassandra's version is not known yet (nodetool version): cannot tell how to apply "
+			 "the stores");
 		return -EAGAIN;
 	}
 	return certs_yaml_read(j->cfg, y, err, errlen);
@@ -1347,7 +1354,8 @@ static int certs_plan_trust(struct certs_job *j, struct certs_op *op, const Cass
 			snprintf(err, errlen, "cannot build the %s: %s", t[i].what, e);
 			goto out;
 		}
-		rc = certs_add_write(op, t[i].what, t[i].path, bytes, len, CERTS_JOB_TRUSTSTORE_MODE, false, true, false);
+		rc = certs_add_write(op, t[i].what, t[i].path, bytes, len, CERTS_JOB_TRUSTSTORE_MODE, false, true,
+				     false);
 		if (rc < 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
@@ -1479,7 +1487,8 @@ int certs_job_rotate(struct certs_job *j, const CassandraAgent__V1__RotateCertif
 		snprintf(err, errlen, "another certificate rotation is under way (%s)", certs_phase_name(j->op->phase));
 		return -EBUSY;
 	}
-	if (!r || (r->phase != PHASE(ADD_TRUST) && r->phase != PHASE(SWITCH_IDENTITY) && r->phase != PHASE(REMOVE_TRUST))) {
+	if (!r ||
+	    (r->phase != PHASE(ADD_TRUST) && r->phase != PHASE(SWITCH_IDENTITY) && r->phase != PHASE(REMOVE_TRUST))) {
 		snprintf(err, errlen, "unknown rotation phase %d (ADD_TRUST, SWITCH_IDENTITY or REMOVE_TRUST)",
 			 r ? (int)r->phase : 0);
 		return -EINVAL;
@@ -1596,9 +1605,9 @@ char *certs_job_json(struct certs_job *j)
 	for (size_t i = 0; i < j->n_certs; i++) {
 		const struct health_cert *c = &j->certs[i];
 
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I,s:i}", "path", c->path, "subject", c->subject,
-						     "issuer", c->issuer, "serial", c->serial, "not_after_unix",
-						     (json_int_t)c->not_after_unix, "days_left",
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I,s:i}", "path", c->path, "subject",
+						     c->subject, "issuer", c->issuer, "serial", c->serial,
+						     "not_after_unix", (json_int_t)c->not_after_unix, "days_left",
 						     (int)certs_days_left(c->not_after_unix, now)));
 	}
 	rot = json_pack("{s:s,s:i,s:b,s:s,s:s,s:s,s:I}", "state", certs_state_names[j->state], "trust_recorded",

@@ -1,4 +1,5 @@
-/* certs_job: the certificate job on the loop (SPEC section 6.2): RotateCertificates phases, store writes, reloadssl, verification, expiry. */
+/* certs_job: the certificate job on the loop (SPEC section 6.2): RotateCertificates phases, store writes, reloadssl,
+ * verification, expiry. */
 #ifndef CA_CERTS_JOB_H
 #define CA_CERTS_JOB_H
 
@@ -11,15 +12,15 @@
 #include "health.h"
 #include "nodetool.h"
 
-#define CERTS_JOB_DIR "certs"                   /* in state_directory: what the agent installed */
-#define CERTS_JOB_TRUST_FILE "trust.pem"        /* state_directory/certs/trust.pem: the trust set (PEM bundle) */
-#define CERTS_JOB_IDENTITY_FILE "identity.pem"  /* state_directory/certs/identity.pem: the node chain (no key) */
-#define CERTS_JOB_HISTORY "history"             /* state_directory/history: previous store files */
-#define CERTS_JOB_HISTORY_KEEP 20
-#define CERTS_JOB_EXPIRY_MS (60ULL * 60 * 1000)  /* expiry refresh into health */
-#define CERTS_JOB_VERIFY_TIMEOUT_MS 5000         /* TLS handshake to the native port */
-#define CERTS_JOB_KEYSTORE_MODE 0640             /* mode of a new keystore (an existing one keeps its own) */
-#define CERTS_JOB_TRUSTSTORE_MODE 0644           /* mode of a new truststore */
+#define CERTS_JOB_DIR               "certs"        /* in state_directory: what the agent installed */
+#define CERTS_JOB_TRUST_FILE        "trust.pem"    /* state_directory/certs/trust.pem: the trust set (PEM bundle) */
+#define CERTS_JOB_IDENTITY_FILE     "identity.pem" /* state_directory/certs/identity.pem: the node chain (no key) */
+#define CERTS_JOB_HISTORY           "history"      /* state_directory/history: previous store files */
+#define CERTS_JOB_HISTORY_KEEP      20
+#define CERTS_JOB_EXPIRY_MS         (60ULL * 60 * 1000) /* expiry refresh into health */
+#define CERTS_JOB_VERIFY_TIMEOUT_MS 5000                /* TLS handshake to the native port */
+#define CERTS_JOB_KEYSTORE_MODE     0640                /* mode of a new keystore (an existing one keeps its own) */
+#define CERTS_JOB_TRUSTSTORE_MODE   0644                /* mode of a new truststore */
 
 struct certs_job;
 

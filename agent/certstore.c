@@ -1,4 +1,5 @@
-/* certstore: PEM parsing, validation, and in-memory building and reading of the trust and key stores Cassandra's JVM reads (PKCS#12, JKS, PEM). */
+/* certstore: PEM parsing, validation, and in-memory building and reading of the trust and key stores Cassandra's JVM
+ * reads (PKCS#12, JKS, PEM). */
 #include "certstore.h"
 
 #include <arpa/inet.h>
@@ -20,17 +21,17 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
-#define JKS_MAGIC 0xFEEDFEEDu
-#define JKS_VERSION_1 1u
-#define JKS_VERSION_2 2u
-#define JKS_TAG_PRIVATE_KEY 1u
+#define JKS_MAGIC            0xFEEDFEEDu
+#define JKS_VERSION_1        1u
+#define JKS_VERSION_2        2u
+#define JKS_TAG_PRIVATE_KEY  1u
 #define JKS_TAG_TRUSTED_CERT 2u
-#define JKS_DIGEST_LEN 20 /* SHA-1 */
+#define JKS_DIGEST_LEN       20 /* SHA-1 */
 /* The "salt" of JavaKeyStore.getPreKeyedHash: the UTF-8 bytes of this title. */
 static const char jks_whitener[] = "Mighty Aphrodite";
 
 #define EXPIRY_WARN_DAYS_DEFAULT 30
-#define CHAIN_MAX 16
+#define CHAIN_MAX                16
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -183,12 +184,9 @@ int certstore_type_from_name(const char *name, enum certstore_type *out)
 const char *certstore_type_name(enum certstore_type type)
 {
 	switch (type) {
-	case CERTSTORE_PKCS12:
-		return "pkcs12";
-	case CERTSTORE_PEM:
-		return "pem";
-	case CERTSTORE_JKS:
-		return "jks";
+	case CERTSTORE_PKCS12: return "pkcs12";
+	case CERTSTORE_PEM: return "pem";
+	case CERTSTORE_JKS: return "jks";
 	}
 	return "?";
 }
@@ -336,11 +334,11 @@ static void note_label(char *labels, size_t len, const char *name)
 
 /* Scans PEM text: every certificate into *certs (new stack), counts private key blocks.
  * Returns 0 with at least one block read, or an error (see certstore_parse_certs). */
-static int pem_scan(const void *buf, size_t len, STACK_OF(X509) **certs, unsigned *nkeys, char *labels,
+static int pem_scan(const void *buf, size_t len, STACK_OF(X509) * *certs, unsigned *nkeys, char *labels,
 		    size_t labelslen, char *err, size_t errlen)
 {
 	BIO *bio = NULL;
-	struct pem_block b = { 0 };
+	struct pem_block b = {0};
 	unsigned nblock = 0;
 	char r[160];
 	int rc;
@@ -369,11 +367,12 @@ static int pem_scan(const void *buf, size_t len, STACK_OF(X509) **certs, unsigne
 		if (is_cert_label(b.name)) {
 			const unsigned char *q = b.data;
 			X509 *x = !strcmp(b.name, "TRUSTED CERTIFICATE") ? d2i_X509_AUX(NULL, &q, b.len)
-									   : d2i_X509(NULL, &q, b.len);
+									 : d2i_X509(NULL, &q, b.len);
 
 			if (!x) {
-				rc = fail(err, errlen, -EBADMSG, "PEM block %u (%s) is not a valid X.509 certificate: %s",
-					  nblock + 1, b.name, ossl_reason(r, sizeof r, "bad ASN.1"));
+				rc = fail(err, errlen, -EBADMSG,
+					  "PEM block %u (%s) is not a valid X.509 certificate: %s", nblock + 1, b.name,
+					  ossl_reason(r, sizeof r, "bad ASN.1"));
 				goto fail;
 			}
 			if (!sk_X509_push(*certs, x)) {
@@ -405,7 +404,7 @@ fail:
 	return rc;
 }
 
-int certstore_parse_certs(const void *buf, size_t len, STACK_OF(X509) **out, char *err, size_t errlen)
+int certstore_parse_certs(const void *buf, size_t len, STACK_OF(X509) * *out, char *err, size_t errlen)
 {
 	STACK_OF(X509) *certs = NULL;
 	unsigned nkeys;
@@ -426,7 +425,7 @@ int certstore_parse_certs(const void *buf, size_t len, STACK_OF(X509) **out, cha
 	return 0;
 }
 
-void certstore_certs_free(STACK_OF(X509) *certs)
+void certstore_certs_free(STACK_OF(X509) * certs)
 {
 	sk_X509_pop_free(certs, X509_free);
 }
@@ -455,8 +454,9 @@ static int decode_key_block(struct pem_block *b, const char *password, EVP_PKEY 
 		X509_SIG *sig;
 
 		if (!password || !*password)
-			return fail(err, errlen, -EACCES, "the private key is encrypted (ENCRYPTED PRIVATE KEY): its "
-							  "password is needed");
+			return fail(err, errlen, -EACCES,
+				    "the private key is encrypted (ENCRYPTED PRIVATE KEY): its "
+				    "password is needed");
 		sig = d2i_X509_SIG(NULL, &q, b->len);
 		if (!sig)
 			return fail(err, errlen, -EBADMSG, "the ENCRYPTED PRIVATE KEY block is malformed: %s",
@@ -467,10 +467,10 @@ static int decode_key_block(struct pem_block *b, const char *password, EVP_PKEY 
 			return fail(err, errlen, -EACCES, "cannot decrypt the private key: wrong password (%s)",
 				    ossl_reason(r, sizeof r, "decryption failed"));
 	} else {
-		int type = !strcmp(b->name, "RSA PRIVATE KEY") ? EVP_PKEY_RSA
-			 : !strcmp(b->name, "EC PRIVATE KEY")  ? EVP_PKEY_EC
-			 : !strcmp(b->name, "DSA PRIVATE KEY") ? EVP_PKEY_DSA
-							       : EVP_PKEY_NONE;
+		int type = !strcmp(b->name, "RSA PRIVATE KEY")   ? EVP_PKEY_RSA
+			   : !strcmp(b->name, "EC PRIVATE KEY")  ? EVP_PKEY_EC
+			   : !strcmp(b->name, "DSA PRIVATE KEY") ? EVP_PKEY_DSA
+								 : EVP_PKEY_NONE;
 
 		if (type == EVP_PKEY_NONE)
 			return fail(err, errlen, -EBADMSG, "unsupported private key block '%s'", b->name);
@@ -478,8 +478,9 @@ static int decode_key_block(struct pem_block *b, const char *password, EVP_PKEY 
 			EVP_CIPHER_INFO ci;
 
 			if (!password || !*password)
-				return fail(err, errlen, -EACCES, "the private key is encrypted (%s with Proc-Type "
-								  "ENCRYPTED): its password is needed",
+				return fail(err, errlen, -EACCES,
+					    "the private key is encrypted (%s with Proc-Type "
+					    "ENCRYPTED): its password is needed",
 					    b->name);
 			if (!PEM_get_EVP_CIPHER_INFO(b->header, &ci))
 				return fail(err, errlen, -EBADMSG, "bad DEK-Info header on the %s block: %s", b->name,
@@ -506,11 +507,10 @@ static int decode_key_block(struct pem_block *b, const char *password, EVP_PKEY 
 	return 0;
 }
 
-int certstore_parse_key(const void *buf, size_t len, const char *password, EVP_PKEY **out, char *err,
-			size_t errlen)
+int certstore_parse_key(const void *buf, size_t len, const char *password, EVP_PKEY **out, char *err, size_t errlen)
 {
 	BIO *bio = NULL;
-	struct pem_block b = { 0 };
+	struct pem_block b = {0};
 	EVP_PKEY *key = NULL;
 	unsigned nblock = 0, nkeys = 0;
 	char labels[160] = "";
@@ -590,8 +590,9 @@ static int key_strength(EVP_PKEY *k, const char *what, char *err, size_t errlen)
 	case EVP_PKEY_EC:
 		if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL) != 1) {
 			ERR_clear_error();
-			return fail(err, errlen, -EKEYREJECTED, "%s: EC key with explicit or unknown curve parameters "
-								"(P-256, P-384 or P-521 required)",
+			return fail(err, errlen, -EKEYREJECTED,
+				    "%s: EC key with explicit or unknown curve parameters "
+				    "(P-256, P-384 or P-521 required)",
 				    what);
 		}
 		if (strcmp(group, "prime256v1") && strcmp(group, "secp384r1") && strcmp(group, "secp521r1"))
@@ -600,8 +601,7 @@ static int key_strength(EVP_PKEY *k, const char *what, char *err, size_t errlen)
 				    group);
 		return 0;
 	case EVP_PKEY_ED25519:
-	case EVP_PKEY_ED448:
-		return 0;
+	case EVP_PKEY_ED448: return 0;
 	default:
 		return fail(err, errlen, -EKEYREJECTED,
 			    "%s: %s keys are not accepted (RSA >= 2048 bits or EC P-256/P-384/P-521 required)", what,
@@ -649,13 +649,13 @@ static int warn_expiry(X509 *c, const char *what, time_t now, int days, struct c
 	return warn(w, "%s expires in %lld days (%s)", what, (long long)left, t);
 }
 
-int certstore_validate_cas(STACK_OF(X509) *cas, const struct certstore_policy *policy,
+int certstore_validate_cas(STACK_OF(X509) * cas, const struct certstore_policy *policy,
 			   struct certstore_warnings *warnings, char *err, size_t errlen)
 {
 	time_t now = now_or(policy ? policy->now : 0);
 	int days = policy && policy->expiry_warn_days > 0 ? policy->expiry_warn_days : EXPIRY_WARN_DAYS_DEFAULT;
 	int n = cas ? sk_X509_num(cas) : 0;
-	unsigned char (*md)[32] = NULL;
+	unsigned char(*md)[32] = NULL;
 	char what[400], subj[340];
 	int rc = 0;
 
@@ -686,7 +686,8 @@ int certstore_validate_cas(STACK_OF(X509) *cas, const struct certstore_policy *p
 				break;
 			}
 		if (X509_check_ca(c) == 0 &&
-		    warn(warnings, "%s is not a CA certificate (no basicConstraints CA:TRUE): it will only trust itself",
+		    warn(warnings,
+			 "%s is not a CA certificate (no basicConstraints CA:TRUE): it will only trust itself",
 			 what) < 0)
 			goto fail_oom;
 		if (warn_expiry(c, what, now, days, warnings) < 0)
@@ -715,7 +716,8 @@ static void san_list(X509 *c, char *buf, size_t len)
 
 		if (g->type == GEN_DNS) {
 			n = snprintf(buf + used, len - used, "%sDNS:%.*s", used ? ", " : "",
-				     ASN1_STRING_length(g->d.dNSName), (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+				     ASN1_STRING_length(g->d.dNSName),
+				     (const char *)ASN1_STRING_get0_data(g->d.dNSName));
 		} else if (g->type == GEN_IPADD) {
 			int l = ASN1_STRING_length(g->d.iPAddress);
 
@@ -747,7 +749,7 @@ static bool san_matches(X509 *c, const char *name)
 	return ok == 1;
 }
 
-static int verify_chain(X509 *leaf, STACK_OF(X509) *chain, STACK_OF(X509) *trust, time_t now, char *err,
+static int verify_chain(X509 *leaf, STACK_OF(X509) * chain, STACK_OF(X509) * trust, time_t now, char *err,
 			size_t errlen)
 {
 	X509_STORE *store = X509_STORE_new();
@@ -784,10 +786,11 @@ static int verify_chain(X509 *leaf, STACK_OF(X509) *chain, STACK_OF(X509) *trust
 
 		if (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY || e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
 		    e == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || e == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)
-			rc = fail(err, errlen, -EKEYREJECTED,
-				  "the certificate chain does not verify to a CA in the trust set: %s (issuer %s is not "
-				  "trusted)",
-				  X509_verify_cert_error_string(e), issuer ? issuer : "?");
+			rc = fail(
+				err, errlen, -EKEYREJECTED,
+				"the certificate chain does not verify to a CA in the trust set: %s (issuer %s is not "
+				"trusted)",
+				X509_verify_cert_error_string(e), issuer ? issuer : "?");
 		else
 			rc = fail(err, errlen, -EKEYREJECTED,
 				  "the certificate chain does not verify to a CA in the trust set: %s (at %s)",
@@ -802,9 +805,9 @@ out:
 	return rc;
 }
 
-int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) *chain, STACK_OF(X509) *trust,
-				const struct certstore_policy *policy, struct certstore_warnings *warnings,
-				char *err, size_t errlen)
+int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) * chain, STACK_OF(X509) * trust,
+				const struct certstore_policy *policy, struct certstore_warnings *warnings, char *err,
+				size_t errlen)
 {
 	time_t now = now_or(policy ? policy->now : 0);
 	int days = policy && policy->expiry_warn_days > 0 ? policy->expiry_warn_days : EXPIRY_WARN_DAYS_DEFAULT;
@@ -850,8 +853,8 @@ int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) *chain, STACK_OF(X
 	} else if (warn(warnings, "the certificate chain was not verified: no trust set given") < 0) {
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	}
-	if (policy && ((policy->node_address && *policy->node_address) ||
-		       (policy->node_hostname && *policy->node_hostname))) {
+	if (policy &&
+	    ((policy->node_address && *policy->node_address) || (policy->node_hostname && *policy->node_hostname))) {
 		if (!san_matches(leaf, policy->node_address) && !san_matches(leaf, policy->node_hostname)) {
 			const char *a = policy->node_address && *policy->node_address ? policy->node_address : NULL;
 			const char *h = policy->node_hostname && *policy->node_hostname ? policy->node_hostname : NULL;
@@ -871,14 +874,15 @@ int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) *chain, STACK_OF(X
 	}
 	{
 		uint32_t xku = X509_get_extended_key_usage(leaf);
-		const char *missing = (xku & XKU_SSL_SERVER) ? "clientAuth"
-				    : (xku & XKU_SSL_CLIENT) ? "serverAuth"
-							     : "serverAuth and clientAuth";
+		const char *missing = (xku & XKU_SSL_SERVER)   ? "clientAuth"
+				      : (xku & XKU_SSL_CLIENT) ? "serverAuth"
+							       : "serverAuth and clientAuth";
 
 		if (xku != UINT32_MAX && !(xku & XKU_ANYEKU) &&
 		    (xku & (XKU_SSL_SERVER | XKU_SSL_CLIENT)) != (XKU_SSL_SERVER | XKU_SSL_CLIENT) &&
-		    warn(warnings, "the node certificate's extendedKeyUsage lacks %s (internode mutual TLS needs "
-				   "serverAuth and clientAuth)",
+		    warn(warnings,
+			 "the node certificate's extendedKeyUsage lacks %s (internode mutual TLS needs "
+			 "serverAuth and clientAuth)",
 			 missing) < 0)
 			return fail(err, errlen, -ENOMEM, "out of memory");
 	}
@@ -923,10 +927,10 @@ int certstore_cert_alias(X509 *cert, char *buf, size_t buflen)
 
 /* Aliases of the certificates to write: unique, with duplicates (same SHA-256) marked to skip.
  * aliases[i] is CERTSTORE_ALIAS_MAX bytes. Returns the number to write or a negative errno. */
-static int plan_certs(STACK_OF(X509) *certs, char (*aliases)[CERTSTORE_ALIAS_MAX], bool *skip)
+static int plan_certs(STACK_OF(X509) * certs, char (*aliases)[CERTSTORE_ALIAS_MAX], bool *skip)
 {
 	int n = sk_X509_num(certs), count = 0;
-	unsigned char (*md)[32] = calloc((size_t)n, sizeof *md);
+	unsigned char(*md)[32] = calloc((size_t)n, sizeof *md);
 
 	if (!md)
 		return -ENOMEM;
@@ -995,15 +999,15 @@ static void obuf_put(struct obuf *b, const void *d, size_t n)
 
 static void obuf_u16(struct obuf *b, uint16_t v)
 {
-	unsigned char x[2] = { (unsigned char)(v >> 8), (unsigned char)v };
+	unsigned char x[2] = {(unsigned char)(v >> 8), (unsigned char)v};
 
 	obuf_put(b, x, 2);
 }
 
 static void obuf_u32(struct obuf *b, uint32_t v)
 {
-	unsigned char x[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-			       (unsigned char)v };
+	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+			      (unsigned char)v};
 
 	obuf_put(b, x, 4);
 }
@@ -1096,7 +1100,7 @@ static int utf16be_password(const char *pw, struct obuf *b)
 /* SHA-1(password UTF-16BE || "Mighty Aphrodite" || data[0..len)) into md. */
 static int jks_digest(const char *password, const unsigned char *data, size_t len, unsigned char md[JKS_DIGEST_LEN])
 {
-	struct obuf pw = { 0 };
+	struct obuf pw = {0};
 	EVP_MD_CTX *ctx = NULL;
 	unsigned int n = 0;
 	int rc = -ENOMEM;
@@ -1108,8 +1112,8 @@ static int jks_digest(const char *password, const unsigned char *data, size_t le
 	if (pw.oom || !(ctx = EVP_MD_CTX_new()))
 		goto out;
 	if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 && EVP_DigestUpdate(ctx, pw.p, pw.len) == 1 &&
-	    EVP_DigestUpdate(ctx, jks_whitener, strlen(jks_whitener)) == 1 &&
-	    EVP_DigestUpdate(ctx, data, len) == 1 && EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == JKS_DIGEST_LEN)
+	    EVP_DigestUpdate(ctx, jks_whitener, strlen(jks_whitener)) == 1 && EVP_DigestUpdate(ctx, data, len) == 1 &&
+	    EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == JKS_DIGEST_LEN)
 		rc = 0;
 out:
 	if (pw.p)
@@ -1121,7 +1125,7 @@ out:
 
 /* ---- truststore --------------------------------------------------------------------------------- */
 
-static int build_trust_pkcs12(STACK_OF(X509) *cas, char (*aliases)[CERTSTORE_ALIAS_MAX], const bool *skip,
+static int build_trust_pkcs12(STACK_OF(X509) * cas, char (*aliases)[CERTSTORE_ALIAS_MAX], const bool *skip,
 			      const char *password, unsigned char **out, size_t *out_len, char *err, size_t errlen)
 {
 	STACK_OF(PKCS12_SAFEBAG) *bags = sk_PKCS12_SAFEBAG_new_null();
@@ -1175,11 +1179,11 @@ out:
 	return rc;
 }
 
-static int build_trust_jks(STACK_OF(X509) *cas, char (*aliases)[CERTSTORE_ALIAS_MAX], const bool *skip, int count,
+static int build_trust_jks(STACK_OF(X509) * cas, char (*aliases)[CERTSTORE_ALIAS_MAX], const bool *skip, int count,
 			   const char *password, time_t created, unsigned char **out, size_t *out_len, char *err,
 			   size_t errlen)
 {
-	struct obuf b = { 0 };
+	struct obuf b = {0};
 	unsigned char md[JKS_DIGEST_LEN];
 	uint64_t ms = (uint64_t)now_or(created) * 1000u;
 	int rc;
@@ -1228,7 +1232,7 @@ static int build_trust_jks(STACK_OF(X509) *cas, char (*aliases)[CERTSTORE_ALIAS_
 	return 0;
 }
 
-static int write_pem_certs(BIO *bio, STACK_OF(X509) *certs, int first, const bool *skip)
+static int write_pem_certs(BIO *bio, STACK_OF(X509) * certs, int first, const bool *skip)
 {
 	for (int i = first; i < sk_X509_num(certs); i++)
 		if ((!skip || !skip[i]) && !PEM_write_bio_X509(bio, sk_X509_value(certs, i)))
@@ -1236,10 +1240,10 @@ static int write_pem_certs(BIO *bio, STACK_OF(X509) *certs, int first, const boo
 	return 0;
 }
 
-int certstore_build_truststore(enum certstore_type type, STACK_OF(X509) *cas, const char *password,
-			       time_t created, unsigned char **out, size_t *out_len, char *err, size_t errlen)
+int certstore_build_truststore(enum certstore_type type, STACK_OF(X509) * cas, const char *password, time_t created,
+			       unsigned char **out, size_t *out_len, char *err, size_t errlen)
 {
-	char (*aliases)[CERTSTORE_ALIAS_MAX] = NULL;
+	char(*aliases)[CERTSTORE_ALIAS_MAX] = NULL;
 	bool *skip = NULL;
 	BIO *bio = NULL;
 	int n, count, rc;
@@ -1267,9 +1271,7 @@ int certstore_build_truststore(enum certstore_type type, STACK_OF(X509) *cas, co
 		goto out;
 	}
 	switch (type) {
-	case CERTSTORE_PKCS12:
-		rc = build_trust_pkcs12(cas, aliases, skip, password, out, out_len, err, errlen);
-		break;
+	case CERTSTORE_PKCS12: rc = build_trust_pkcs12(cas, aliases, skip, password, out, out_len, err, errlen); break;
 	case CERTSTORE_JKS:
 		rc = build_trust_jks(cas, aliases, skip, count, password, created, out, out_len, err, errlen);
 		break;
@@ -1314,7 +1316,7 @@ static int write_encrypted_pkcs8(BIO *bio, EVP_PKEY *key, const char *password)
 	return ok;
 }
 
-int certstore_build_keystore(enum certstore_type type, EVP_PKEY *key, STACK_OF(X509) *chain, const char *password,
+int certstore_build_keystore(enum certstore_type type, EVP_PKEY *key, STACK_OF(X509) * chain, const char *password,
 			     const char *alias, unsigned char **out, size_t *out_len, char *err, size_t errlen)
 {
 	char name[CERTSTORE_ALIAS_MAX + 64];
@@ -1528,8 +1530,8 @@ static int describe_pem(const void *buf, size_t len, time_t now, struct certstor
 
 			if (certstore_cert_alias(sk_X509_value(certs, 0), alias, sizeof alias) < 0)
 				snprintf(alias, sizeof alias, "key");
-			rc = list_add(out, c, alias, i ? "chainCertificate" : "PrivateKeyEntry", (unsigned)i, (unsigned)n,
-				      now);
+			rc = list_add(out, c, alias, i ? "chainCertificate" : "PrivateKeyEntry", (unsigned)i,
+				      (unsigned)n, now);
 		} else {
 			rc = list_add(out, c, NULL, "trustedCertEntry", 0, 1, now);
 		}
@@ -1631,7 +1633,7 @@ static X509 *jr_cert(struct jreader *r, uint32_t version, char *err, size_t errl
 static int describe_jks(const void *buf, size_t len, const char *password, time_t now, struct certstore_list *out,
 			char *err, size_t errlen)
 {
-	struct jreader r = { .p = buf, .len = len };
+	struct jreader r = {.p = buf, .len = len};
 	uint32_t magic, version, count;
 	char *alias = NULL;
 	int rc = 0;
@@ -1692,27 +1694,30 @@ static int describe_jks(const void *buf, size_t len, const char *password, time_
 		return fail(err, errlen, -EBADMSG, "truncated or corrupt JKS keystore");
 	}
 	if (len - r.off != JKS_DIGEST_LEN)
-		return fail(err, errlen, -EBADMSG, "corrupt JKS keystore: %zu bytes after the entries, expected the "
-						   "20-byte digest",
+		return fail(err, errlen, -EBADMSG,
+			    "corrupt JKS keystore: %zu bytes after the entries, expected the "
+			    "20-byte digest",
 			    len - r.off);
 	if (password) {
 		unsigned char md[JKS_DIGEST_LEN];
 
 		rc = jks_digest(password, buf, r.off, md);
 		if (rc < 0)
-			return fail(err, errlen, rc, rc == -EINVAL ? "the password is not valid UTF-8"
-								  : "cannot compute the JKS digest");
+			return fail(err, errlen, rc,
+				    rc == -EINVAL ? "the password is not valid UTF-8"
+						  : "cannot compute the JKS digest");
 		if (CRYPTO_memcmp(md, (const unsigned char *)buf + r.off, JKS_DIGEST_LEN))
-			return fail(err, errlen, -EACCES, "JKS integrity check failed: wrong password, or the file "
-							  "was altered");
+			return fail(err, errlen, -EACCES,
+				    "JKS integrity check failed: wrong password, or the file "
+				    "was altered");
 		out->integrity_checked = true;
 	}
 	return 0;
 }
 
 struct p12_item {
-	X509 *cert;   /* NULL for a key */
-	char *name;   /* friendlyName, OPENSSL_malloc'd */
+	X509 *cert; /* NULL for a key */
+	char *name; /* friendlyName, OPENSSL_malloc'd */
 	unsigned char keyid[64];
 	int keyid_len; /* -1: none */
 	bool trusted;
@@ -1734,7 +1739,7 @@ static void p12_items_free(struct p12_items *it)
 	free(it->v);
 }
 
-static bool has_trust_attr(const STACK_OF(X509_ATTRIBUTE) *attrs, const ASN1_OBJECT *trust)
+static bool has_trust_attr(const STACK_OF(X509_ATTRIBUTE) * attrs, const ASN1_OBJECT *trust)
 {
 	for (int i = 0; i < sk_X509_ATTRIBUTE_num(attrs); i++)
 		if (!OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)), trust))
@@ -1742,13 +1747,13 @@ static bool has_trust_attr(const STACK_OF(X509_ATTRIBUTE) *attrs, const ASN1_OBJ
 	return false;
 }
 
-static int p12_collect(const STACK_OF(PKCS12_SAFEBAG) *bags, struct p12_items *it, const ASN1_OBJECT *trust,
+static int p12_collect(const STACK_OF(PKCS12_SAFEBAG) * bags, struct p12_items *it, const ASN1_OBJECT *trust,
 		       struct certstore_list *out)
 {
 	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
 		PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
 		int nid = PKCS12_SAFEBAG_get_nid(bag);
-		struct p12_item item = { .keyid_len = -1 };
+		struct p12_item item = {.keyid_len = -1};
 		const ASN1_TYPE *kid;
 		struct p12_item *v;
 
@@ -1848,14 +1853,14 @@ static int p12_rows(struct p12_items *it, time_t now, struct certstore_list *out
 	return rc;
 }
 
-static int describe_pkcs12(const void *buf, size_t len, const char *password, time_t now,
-			   struct certstore_list *out, char *err, size_t errlen)
+static int describe_pkcs12(const void *buf, size_t len, const char *password, time_t now, struct certstore_list *out,
+			   char *err, size_t errlen)
 {
 	const unsigned char *q = buf;
 	PKCS12 *p12 = d2i_PKCS12(NULL, &q, (long)len);
 	STACK_OF(PKCS7) *asafes = NULL;
 	ASN1_OBJECT *trust = OBJ_txt2obj(CERTSTORE_ORACLE_TRUSTED_KEY_USAGE_OID, 1);
-	struct p12_items it = { 0 };
+	struct p12_items it = {0};
 	char r[160];
 	int rc = 0;
 
@@ -1869,8 +1874,9 @@ static int describe_pkcs12(const void *buf, size_t len, const char *password, ti
 	}
 	if (password && PKCS12_mac_present(p12)) {
 		if (!PKCS12_verify_mac(p12, password, -1)) {
-			rc = fail(err, errlen, -EACCES, "PKCS#12 integrity check failed: wrong password, or the file "
-							"was altered");
+			rc = fail(err, errlen, -EACCES,
+				  "PKCS#12 integrity check failed: wrong password, or the file "
+				  "was altered");
 			goto out;
 		}
 		out->integrity_checked = true;
@@ -1888,19 +1894,22 @@ static int describe_pkcs12(const void *buf, size_t len, const char *password, ti
 			bags = PKCS12_unpack_p7data(p7);
 		} else if (PKCS7_type_is_encrypted(p7)) {
 			if (!password) {
-				rc = fail(err, errlen, -EACCES, "the PKCS#12 store has encrypted content: its password is "
-								"needed");
+				rc = fail(err, errlen, -EACCES,
+					  "the PKCS#12 store has encrypted content: its password is "
+					  "needed");
 				goto out;
 			}
 			bags = PKCS12_unpack_p7encdata(p7, password, -1);
 			if (!bags) {
-				rc = fail(err, errlen, -EACCES, "cannot decrypt the PKCS#12 content: wrong password (%s)",
+				rc = fail(err, errlen, -EACCES,
+					  "cannot decrypt the PKCS#12 content: wrong password (%s)",
 					  ossl_reason(r, sizeof r, "decryption failed"));
 				goto out;
 			}
 		} else {
-			rc = fail(err, errlen, -ENOTSUP, "PKCS#12 content of an unsupported type (public-key "
-							 "encrypted?)");
+			rc = fail(err, errlen, -ENOTSUP,
+				  "PKCS#12 content of an unsupported type (public-key "
+				  "encrypted?)");
 			goto out;
 		}
 		if (!bags) {
@@ -1950,17 +1959,10 @@ int certstore_describe(const void *buf, size_t len, enum certstore_type type, co
 	now = now_or(now);
 	out->type = type;
 	switch (type) {
-	case CERTSTORE_PKCS12:
-		rc = describe_pkcs12(buf, len, password, now, out, err, errlen);
-		break;
-	case CERTSTORE_JKS:
-		rc = describe_jks(buf, len, password, now, out, err, errlen);
-		break;
-	case CERTSTORE_PEM:
-		rc = describe_pem(buf, len, now, out, err, errlen);
-		break;
-	default:
-		rc = fail(err, errlen, -EINVAL, "unknown store type %d", (int)type);
+	case CERTSTORE_PKCS12: rc = describe_pkcs12(buf, len, password, now, out, err, errlen); break;
+	case CERTSTORE_JKS: rc = describe_jks(buf, len, password, now, out, err, errlen); break;
+	case CERTSTORE_PEM: rc = describe_pem(buf, len, now, out, err, errlen); break;
+	default: rc = fail(err, errlen, -EINVAL, "unknown store type %d", (int)type);
 	}
 	if (rc < 0)
 		certstore_list_free(out);

@@ -1,4 +1,5 @@
-/* certstore: PEM parsing, validation, and in-memory building and reading of the trust and key stores Cassandra's JVM reads (PKCS#12, JKS, PEM). */
+/* certstore: PEM parsing, validation, and in-memory building and reading of the trust and key stores Cassandra's JVM
+ * reads (PKCS#12, JKS, PEM). */
 #ifndef CA_CERTSTORE_H
 #define CA_CERTSTORE_H
 
@@ -36,7 +37,7 @@
  * (OID 2.16.840.1.113894.746875.1.1, see JDK sun.security.pkcs12.PKCS12KeyStore
  * TrustedKeyUsage_OID) whose value is the anyExtendedKeyUsage OID 2.5.29.37.0. */
 #define CERTSTORE_ORACLE_TRUSTED_KEY_USAGE_OID "2.16.840.1.113894.746875.1.1"
-#define CERTSTORE_ANY_EXTENDED_KEY_USAGE_OID "2.5.29.37.0"
+#define CERTSTORE_ANY_EXTENDED_KEY_USAGE_OID   "2.5.29.37.0"
 
 /* PBKDF / MAC iteration count used for the PKCS#12 outputs (OpenSSL 3.0's default). */
 #define CERTSTORE_PKCS12_ITER 2048
@@ -78,10 +79,10 @@ void certstore_warnings_free(struct certstore_warnings *w);
  * On success *out is a new stack (at least one certificate) owned by the caller: free it
  * with certstore_certs_free().
  */
-int certstore_parse_certs(const void *buf, size_t len, STACK_OF(X509) **out, char *err, size_t errlen);
+int certstore_parse_certs(const void *buf, size_t len, STACK_OF(X509) * *out, char *err, size_t errlen);
 
 /* Frees a stack of certificates and the certificates (NULL is fine). */
-void certstore_certs_free(STACK_OF(X509) *certs);
+void certstore_certs_free(STACK_OF(X509) * certs);
 
 /*
  * Parses exactly one private key from PEM: PKCS#8 "PRIVATE KEY", PKCS#8 "ENCRYPTED PRIVATE
@@ -92,8 +93,7 @@ void certstore_certs_free(STACK_OF(X509) *certs);
  * Decoded key bytes are cleansed before they are freed. *out is owned by the caller
  * (EVP_PKEY_free).
  */
-int certstore_parse_key(const void *buf, size_t len, const char *password, EVP_PKEY **out, char *err,
-			size_t errlen);
+int certstore_parse_key(const void *buf, size_t len, const char *password, EVP_PKEY **out, char *err, size_t errlen);
 
 /* What the validators check against. Zero-initialise, then set what applies. */
 struct certstore_policy {
@@ -113,7 +113,7 @@ struct certstore_policy {
  * expires within policy->expiry_warn_days. `policy` may be NULL (now, 30 days).
  * The error message names the certificate ("CA certificate 2 (CN=...,O=...)").
  */
-int certstore_validate_cas(STACK_OF(X509) *cas, const struct certstore_policy *policy,
+int certstore_validate_cas(STACK_OF(X509) * cas, const struct certstore_policy *policy,
 			   struct certstore_warnings *warnings, char *err, size_t errlen);
 
 /*
@@ -129,9 +129,9 @@ int certstore_validate_cas(STACK_OF(X509) *cas, const struct certstore_policy *p
  * one is set; SAN entries only, never the subject CN), an extendedKeyUsage without
  * serverAuth or clientAuth (both needed for internode mutual TLS), expiring soon.
  */
-int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) *chain, STACK_OF(X509) *trust,
-				const struct certstore_policy *policy, struct certstore_warnings *warnings,
-				char *err, size_t errlen);
+int certstore_validate_identity(EVP_PKEY *key, STACK_OF(X509) * chain, STACK_OF(X509) * trust,
+				const struct certstore_policy *policy, struct certstore_warnings *warnings, char *err,
+				size_t errlen);
 
 /*
  * Alias of a certificate in the stores this module writes: the subject CN (else O, else
@@ -163,8 +163,8 @@ int certstore_cert_alias(X509 *cert, char *buf, size_t buflen);
  *    (may be NULL).
  * On success *out is a malloc'd buffer of *out_len bytes owned by the caller (free()).
  */
-int certstore_build_truststore(enum certstore_type type, STACK_OF(X509) *cas, const char *password,
-			       time_t created, unsigned char **out, size_t *out_len, char *err, size_t errlen);
+int certstore_build_truststore(enum certstore_type type, STACK_OF(X509) * cas, const char *password, time_t created,
+			       unsigned char **out, size_t *out_len, char *err, size_t errlen);
 
 /*
  * Builds a keystore in memory from `key` and `chain` (leaf first; validate them first with
@@ -187,7 +187,7 @@ int certstore_build_truststore(enum certstore_type type, STACK_OF(X509) *cas, co
  * On success *out (malloc'd, *out_len bytes) holds key material: release it with
  * certstore_secret_free().
  */
-int certstore_build_keystore(enum certstore_type type, EVP_PKEY *key, STACK_OF(X509) *chain, const char *password,
+int certstore_build_keystore(enum certstore_type type, EVP_PKEY *key, STACK_OF(X509) * chain, const char *password,
 			     const char *alias, unsigned char **out, size_t *out_len, char *err, size_t errlen);
 
 /* Cleanses and frees a buffer from certstore_build_keystore (NULL is fine). */

@@ -24,7 +24,7 @@ struct entry {
 	int64_t at_unix_ms;
 	CassandraAgent__V1__CommandStatus status;
 	bool delivered;
-	uint64_t seq;              /* of the newest record written for it */
+	uint64_t seq; /* of the newest record written for it */
 	struct stored_command view;
 };
 
@@ -50,9 +50,9 @@ struct command_store {
 	struct entry *undelivered; /* utlist head, oldest first */
 	uint64_t seq, synced_seq;
 	struct batch pending, inflight;
-	bool busy;                 /* a batch is being written */
+	bool busy; /* a batch is being written */
 	bool closing;
-	bool in_callbacks;         /* write_done_cb is calling back: do not free yet */
+	bool in_callbacks; /* write_done_cb is calling back: do not free yet */
 	uv_work_t work;
 };
 
@@ -280,8 +280,7 @@ static void start_write(struct command_store *s)
 
 /* ---- public ------------------------------------------------------------------------- */
 
-static const char *const interrupted_msg =
-	"interrupted: the agent stopped while the command ran; it was not run again";
+static const char *const interrupted_msg = "interrupted: the agent stopped while the command ran; it was not run again";
 
 /* Reads the journal and applies every valid record; stops at a torn or corrupt tail. */
 static int load_journal(struct command_store *s, int64_t now, char *err, size_t errlen)
@@ -321,8 +320,8 @@ static int load_journal(struct command_store *s, int64_t now, char *err, size_t 
 		if (!rec)
 			break;
 		if (rec->id && rec->id[0] && rec->update && now - rec->at_unix_ms < COMMAND_STORE_KEEP_MS)
-			entry_set(s, rec->id, rec->kind, rec->update->status, rec->update->message, rec->update->output.data,
-				  rec->update->output.len, rec->at_unix_ms, rec->delivered);
+			entry_set(s, rec->id, rec->kind, rec->update->status, rec->update->message,
+				  rec->update->output.data, rec->update->output.len, rec->at_unix_ms, rec->delivered);
 		cassandra_agent__v1__stored_command__free_unpacked(rec, NULL);
 		off += 4 + n;
 	}
@@ -341,7 +340,8 @@ static int compact(struct command_store *s, char *err, size_t errlen)
 	int fd = -1, rc = 0;
 	char *slash;
 
-	HASH_ITER(hh, s->by_id, e, tmp) {
+	HASH_ITER(hh, s->by_id, e, tmp)
+	{
 		rc = batch_append(&b, e);
 		if (rc < 0)
 			goto out;
@@ -407,13 +407,14 @@ int command_store_open(uv_loop_t *loop, const char *state_dir, int64_t now_unix_
 	rc = load_journal(s, now_unix_ms, err, errlen);
 	if (rc < 0)
 		goto fail;
-	HASH_ITER(hh, s->by_id, e, tmp) {
+	HASH_ITER(hh, s->by_id, e, tmp)
+	{
 		if (status_is_final(e->status))
 			continue;
 		log_warnx("command_store", "command %s (%s) was interrupted by a restart; reporting it FAILED", e->id,
 			  e->kind);
-		if (!entry_set(s, e->id, NULL, CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_FAILED, interrupted_msg,
-			       NULL, 0, now_unix_ms, false)) {
+		if (!entry_set(s, e->id, NULL, CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_FAILED,
+			       interrupted_msg, NULL, 0, now_unix_ms, false)) {
 			rc = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -497,7 +498,8 @@ size_t command_store_undelivered(struct command_store *s, const char **ids, size
 	size_t n = 0;
 	struct entry *e;
 
-	DL_FOREACH(s->undelivered, e) {
+	DL_FOREACH(s->undelivered, e)
+	{
 		if (n < max)
 			ids[n] = e->id;
 		n++;
@@ -519,7 +521,8 @@ void command_store_expire(struct command_store *s, int64_t now_unix_ms)
 {
 	struct entry *e, *tmp;
 
-	HASH_ITER(hh, s->by_id, e, tmp) {
+	HASH_ITER(hh, s->by_id, e, tmp)
+	{
 		if (now_unix_ms - e->at_unix_ms >= COMMAND_STORE_KEEP_MS && status_is_final(e->status))
 			entry_remove(s, e);
 	}
@@ -529,7 +532,8 @@ static void store_free(struct command_store *s)
 {
 	struct entry *e, *tmp;
 
-	HASH_ITER(hh, s->by_id, e, tmp) {
+	HASH_ITER(hh, s->by_id, e, tmp)
+	{
 		entry_remove(s, e);
 	}
 	if (s->fd >= 0)

@@ -9,8 +9,8 @@
 
 #include "cassandra_agent/v1/agent.pb-c.h"
 
-#define COMMAND_STORE_KEEP_MS (24LL * 3600 * 1000) /* results are kept this long (SPEC section 7) */
-#define COMMAND_STORE_FILE "commands.journal"
+#define COMMAND_STORE_KEEP_MS    (24LL * 3600 * 1000) /* results are kept this long (SPEC section 7) */
+#define COMMAND_STORE_FILE       "commands.journal"
 #define COMMAND_STORE_RECORD_MAX (2u * 1024u * 1024u) /* one record, bytes (output is capped below it) */
 
 /* What the store knows of one command id. Owned by the store; valid until the next call
@@ -18,13 +18,13 @@
 struct stored_command {
 	const char *id;
 	const char *kind;
-	int64_t at_unix_ms;             /* when the newest status was recorded */
+	int64_t at_unix_ms; /* when the newest status was recorded */
 	CassandraAgent__V1__CommandStatus status;
 	const char *message;
 	const uint8_t *output;
 	size_t output_len;
-	bool delivered;                 /* the final status was written to a controller connection */
-	bool durable;                   /* the newest status is on disk (fsync'd) */
+	bool delivered; /* the final status was written to a controller connection */
+	bool durable;   /* the newest status is on disk (fsync'd) */
 };
 
 struct command_store;

@@ -16,7 +16,7 @@
 #include <yaml.h>
 
 #define CONFIG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define CONFIG_OFF(field) offsetof(struct agent_config, field)
+#define CONFIG_OFF(field)    offsetof(struct agent_config, field)
 
 /* The longest Unix socket path that fits sun_path (108 bytes) with its NUL. */
 #define CONFIG_SOCKET_PATH_MAX 107
@@ -34,13 +34,13 @@
 
 /* What a key's value is and so which parser reads it. */
 enum config_kind {
-	CONFIG_STRING,    /* char * */
-	CONFIG_BOOL,      /* bool */
-	CONFIG_PORT,      /* uint16_t, 1..65535 */
-	CONFIG_DURATION,  /* uint64_t milliseconds */
-	CONFIG_PERCENT,   /* double, 0..100 */
-	CONFIG_STRV,      /* struct config_strv, a list of strings */
-	CONFIG_MAPPING,   /* a nested table of keys */
+	CONFIG_STRING,   /* char * */
+	CONFIG_BOOL,     /* bool */
+	CONFIG_PORT,     /* uint16_t, 1..65535 */
+	CONFIG_DURATION, /* uint64_t milliseconds */
+	CONFIG_PERCENT,  /* double, 0..100 */
+	CONFIG_STRV,     /* struct config_strv, a list of strings */
+	CONFIG_MAPPING,  /* a nested table of keys */
 };
 
 /* Flags of a key. */
@@ -62,13 +62,13 @@ typedef const char *config_check_list_fn(const struct config_strv *strv);
 struct config_key {
 	const char *name;
 	enum config_kind kind;
-	size_t offset;                      /* of the field in struct agent_config */
+	size_t offset; /* of the field in struct agent_config */
 	unsigned flags;
-	config_check_fn *check;             /* CONFIG_STRING, and each CONFIG_STRV string */
-	config_check_list_fn *check_list;   /* CONFIG_STRV */
-	const struct config_key *keys;      /* CONFIG_MAPPING */
+	config_check_fn *check;           /* CONFIG_STRING, and each CONFIG_STRV string */
+	config_check_list_fn *check_list; /* CONFIG_STRV */
+	const struct config_key *keys;    /* CONFIG_MAPPING */
 	size_t nkeys;
-	size_t flag_offset;                 /* CONFIG_ENABLES: the bool to set */
+	size_t flag_offset; /* CONFIG_ENABLES: the bool to set */
 };
 
 /* The state of one load: the libyaml parser, the input (for reader error positions) and the error buffer. */
@@ -82,22 +82,38 @@ struct config_parser {
 };
 
 /* Helpers for the key tables; every field is given so the tables read as one line per key. */
-#define CONFIG_K_STR(n, f, fl, chk) \
-	{ n, CONFIG_STRING, CONFIG_OFF(f), fl, chk, NULL, NULL, 0, 0 }
-#define CONFIG_K_BOOL(n, f) \
-	{ n, CONFIG_BOOL, CONFIG_OFF(f), 0, NULL, NULL, NULL, 0, 0 }
-#define CONFIG_K_PORT(n, f) \
-	{ n, CONFIG_PORT, CONFIG_OFF(f), 0, NULL, NULL, NULL, 0, 0 }
-#define CONFIG_K_DUR(n, f, fl) \
-	{ n, CONFIG_DURATION, CONFIG_OFF(f), fl, NULL, NULL, NULL, 0, 0 }
-#define CONFIG_K_PCT(n, f) \
-	{ n, CONFIG_PERCENT, CONFIG_OFF(f), 0, NULL, NULL, NULL, 0, 0 }
-#define CONFIG_K_STRV(n, f, fl, chk, chk_list) \
-	{ n, CONFIG_STRV, CONFIG_OFF(f), fl, chk, chk_list, NULL, 0, 0 }
-#define CONFIG_K_MAP(n, sub) \
-	{ n, CONFIG_MAPPING, 0, 0, NULL, NULL, sub, CONFIG_ARRAY_SIZE(sub), 0 }
-#define CONFIG_K_MAP_ENABLES(n, sub, f) \
-	{ n, CONFIG_MAPPING, 0, CONFIG_ENABLES, NULL, NULL, sub, CONFIG_ARRAY_SIZE(sub), CONFIG_OFF(f) }
+#define CONFIG_K_STR(n, f, fl, chk)                                                                                    \
+	{                                                                                                              \
+		n, CONFIG_STRING, CONFIG_OFF(f), fl, chk, NULL, NULL, 0, 0                                             \
+	}
+#define CONFIG_K_BOOL(n, f)                                                                                            \
+	{                                                                                                              \
+		n, CONFIG_BOOL, CONFIG_OFF(f), 0, NULL, NULL, NULL, 0, 0                                               \
+	}
+#define CONFIG_K_PORT(n, f)                                                                                            \
+	{                                                                                                              \
+		n, CONFIG_PORT, CONFIG_OFF(f), 0, NULL, NULL, NULL, 0, 0                                               \
+	}
+#define CONFIG_K_DUR(n, f, fl)                                                                                         \
+	{                                                                                                              \
+		n, CONFIG_DURATION, CONFIG_OFF(f), fl, NULL, NULL, NULL, 0, 0                                          \
+	}
+#define CONFIG_K_PCT(n, f)                                                                                             \
+	{                                                                                                              \
+		n, CONFIG_PERCENT, CONFIG_OFF(f), 0, NULL, NULL, NULL, 0, 0                                            \
+	}
+#define CONFIG_K_STRV(n, f, fl, chk, chk_list)                                                                         \
+	{                                                                                                              \
+		n, CONFIG_STRV, CONFIG_OFF(f), fl, chk, chk_list, NULL, 0, 0                                           \
+	}
+#define CONFIG_K_MAP(n, sub)                                                                                           \
+	{                                                                                                              \
+		n, CONFIG_MAPPING, 0, 0, NULL, NULL, sub, CONFIG_ARRAY_SIZE(sub), 0                                    \
+	}
+#define CONFIG_K_MAP_ENABLES(n, sub, f)                                                                                \
+	{                                                                                                              \
+		n, CONFIG_MAPPING, 0, CONFIG_ENABLES, NULL, NULL, sub, CONFIG_ARRAY_SIZE(sub), CONFIG_OFF(f)           \
+	}
 
 /* Value checks. */
 
@@ -265,8 +281,7 @@ static const struct config_key config_cassandra_keys[] = {
 	CONFIG_K_DUR("nodetool_timeout", cassandra.nodetool_timeout_ms, CONFIG_NONZERO),
 	CONFIG_K_STR("native_address", cassandra.native_address, 0, config_check_word),
 	CONFIG_K_PORT("native_port", cassandra.native_port),
-	CONFIG_K_STRV("data_directories", cassandra.data_directories, CONFIG_NONEMPTY,
-		      config_check_abs_path, NULL),
+	CONFIG_K_STRV("data_directories", cassandra.data_directories, CONFIG_NONEMPTY, config_check_abs_path, NULL),
 };
 
 static const struct config_key config_controller_keys[] = {
@@ -489,7 +504,7 @@ int config_parse_duration_ms(const char *s, uint64_t *ms)
 		const char *unit;
 		uint64_t ms;
 	} units[] = {
-		{ "ms", 1 }, { "s", CONFIG_MS_S }, { "m", CONFIG_MS_M }, { "h", CONFIG_MS_H }, { "d", CONFIG_MS_D },
+		{"ms", 1}, {"s", CONFIG_MS_S}, {"m", CONFIG_MS_M}, {"h", CONFIG_MS_H}, {"d", CONFIG_MS_D},
 	};
 	const char *p = s;
 	uint64_t n;
@@ -513,7 +528,7 @@ int config_parse_size_bytes(const char *s, uint64_t *bytes)
 		const char *unit;
 		uint64_t bytes;
 	} units[] = {
-		{ "B", 1 }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 }, { "GiB", 1ULL << 30 }, { "TiB", 1ULL << 40 },
+		{"B", 1}, {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}, {"TiB", 1ULL << 40},
 	};
 	const char *p = s;
 	uint64_t n;
@@ -583,7 +598,7 @@ static void config_skip_spaces(const char **pp)
 /* Reads a three-letter day name; returns its tm_wday (0 = Sunday) or -1. */
 static int config_window_day(const char **pp)
 {
-	static const char *const names[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const names[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	const char *p = *pp;
 
 	for (int d = 0; d < 7; d++) {
@@ -616,7 +631,7 @@ static int config_window_time(const char **pp, bool allow_24)
 
 int config_parse_window(const char *s, struct config_window *w, const char **why)
 {
-	struct config_window out = { .always = false, .days = 0, .start_min = 0, .end_min = 0 };
+	struct config_window out = {.always = false, .days = 0, .start_min = 0, .end_min = 0};
 	const char *p = s, *reason = NULL;
 	int start, end;
 
@@ -625,7 +640,7 @@ int config_parse_window(const char *s, struct config_window *w, const char **why
 		goto fail;
 	}
 	if (*s == '\0') {
-		out = (struct config_window){ .always = true, .days = 0x7f, .start_min = 0, .end_min = 1440 };
+		out = (struct config_window){.always = true, .days = 0x7f, .start_min = 0, .end_min = 1440};
 		goto done;
 	}
 	config_skip_spaces(&p);
@@ -638,7 +653,8 @@ int config_parse_window(const char *s, struct config_window *w, const char **why
 				last = config_window_day(&p);
 			}
 			if (first < 0 || last < 0) {
-				reason = "unknown day (days are Mon, Tue, Wed, Thu, Fri, Sat, Sun or ranges like Mon-Fri)";
+				reason = "unknown day (days are Mon, Tue, Wed, Thu, Fri, Sat, Sun or ranges like "
+					 "Mon-Fri)";
 				goto fail;
 			}
 			for (int d = first;; d = (d + 1) % 7) {
@@ -727,8 +743,8 @@ static void config_quote(char *out, size_t outlen, const char *s, size_t len)
 		out[i] = '\0';
 }
 
-__attribute__((format(printf, 3, 4)))
-static void config_errorf(struct config_parser *p, const yaml_mark_t *mark, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void config_errorf(struct config_parser *p, const yaml_mark_t *mark,
+								const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -756,7 +772,7 @@ static int config_yaml_error(struct config_parser *p)
 		return -ENOMEM;
 	case YAML_READER_ERROR:
 		/* Reader errors carry a byte offset, not a mark: count lines and characters. */
-		mark = (yaml_mark_t){ .index = y->problem_offset, .line = 0, .column = 0 };
+		mark = (yaml_mark_t){.index = y->problem_offset, .line = 0, .column = 0};
 		for (size_t i = 0; i < y->problem_offset && i < p->len; i++) {
 			if (p->buf[i] == '\n') {
 				mark.line++;
@@ -766,8 +782,9 @@ static int config_yaml_error(struct config_parser *p)
 			}
 		}
 		if (y->problem_value != -1)
-			config_errorf(p, &mark, "%s (#%X at byte offset %zu)", y->problem ? y->problem : "invalid input",
-				      (unsigned)y->problem_value, y->problem_offset);
+			config_errorf(p, &mark, "%s (#%X at byte offset %zu)",
+				      y->problem ? y->problem : "invalid input", (unsigned)y->problem_value,
+				      y->problem_offset);
 		else
 			config_errorf(p, &mark, "%s (at byte offset %zu)", y->problem ? y->problem : "invalid input",
 				      y->problem_offset);
@@ -802,14 +819,10 @@ static bool config_is_null(const yaml_event_t *ev)
 static const char *config_event_what(const yaml_event_t *ev)
 {
 	switch (ev->type) {
-	case YAML_MAPPING_START_EVENT:
-		return "a mapping";
-	case YAML_SEQUENCE_START_EVENT:
-		return "a list";
-	case YAML_SCALAR_EVENT:
-		return config_is_null(ev) ? "null" : "a scalar";
-	default:
-		return "something else";
+	case YAML_MAPPING_START_EVENT: return "a mapping";
+	case YAML_SEQUENCE_START_EVENT: return "a list";
+	case YAML_SCALAR_EVENT: return config_is_null(ev) ? "null" : "a scalar";
+	default: return "something else";
 	}
 }
 
@@ -841,8 +854,7 @@ static int config_next(struct config_parser *p, yaml_event_t *ev)
 		anchor = ev->data.mapping_start.anchor;
 		tag = ev->data.mapping_start.tag;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (anchor) {
 		config_errorf(p, &ev->start_mark, "anchors (&name) are not supported; write the value out");
@@ -880,7 +892,7 @@ static int config_parse_mapping(struct config_parser *p, struct agent_config *cf
 static int config_parse_strv(struct config_parser *p, struct agent_config *cfg, const struct config_key *k,
 			     const char *dotted, const yaml_event_t *seq)
 {
-	struct config_strv strv = { .v = NULL, .n = 0 };
+	struct config_strv strv = {.v = NULL, .n = 0};
 	struct config_strv *field = config_field(cfg, k->offset);
 	char quoted[CONFIG_QUOTE_MAX + 4];
 	const char *why;
@@ -973,8 +985,8 @@ static int config_parse_scalar(struct config_parser *p, struct agent_config *cfg
 		*(char **)field = copy;
 		return 0;
 	case CONFIG_BOOL: {
-		static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
-		static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
+		static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
+		static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
 
 		for (size_t i = 0; i < CONFIG_ARRAY_SIZE(yes); i++) {
 			if (!strcmp(s, yes[i])) {
@@ -998,9 +1010,10 @@ static int config_parse_scalar(struct config_parser *p, struct agent_config *cfg
 		return 0;
 	case CONFIG_DURATION:
 		if (config_parse_duration_ms(s, &ms) < 0) {
-			config_errorf(p, &ev->start_mark,
-				      "%s: invalid duration \"%s\" (expected digits and a unit ms, s, m, h or d, like 90s)",
-				      dotted, quoted);
+			config_errorf(
+				p, &ev->start_mark,
+				"%s: invalid duration \"%s\" (expected digits and a unit ms, s, m, h or d, like 90s)",
+				dotted, quoted);
 			return -EINVAL;
 		}
 		if ((k->flags & CONFIG_NONZERO) && ms == 0) {
@@ -1016,14 +1029,13 @@ static int config_parse_scalar(struct config_parser *p, struct agent_config *cfg
 	case CONFIG_PERCENT:
 		if (config_parse_percent(s, &pct) < 0) {
 			config_errorf(p, &ev->start_mark,
-				      "%s: invalid percentage \"%s\" (expected 0%% to 100%%, like 15%%)", dotted, quoted);
+				      "%s: invalid percentage \"%s\" (expected 0%% to 100%%, like 15%%)", dotted,
+				      quoted);
 			return -EINVAL;
 		}
 		*(double *)field = pct;
 		return 0;
-	default:
-		config_errorf(p, &ev->start_mark, "%s: internal error: not a scalar key", dotted);
-		return -EINVAL;
+	default: config_errorf(p, &ev->start_mark, "%s: internal error: not a scalar key", dotted); return -EINVAL;
 	}
 }
 
@@ -1117,8 +1129,8 @@ static int config_parse_mapping(struct config_parser *p, struct agent_config *cf
 			break;
 		}
 		if (ev.type != YAML_SCALAR_EVENT) {
-			config_errorf(p, &ev.start_mark, "%s%skeys must be strings, got %s", prefix, *prefix ? ": " : "",
-				      config_event_what(&ev));
+			config_errorf(p, &ev.start_mark, "%s%skeys must be strings, got %s", prefix,
+				      *prefix ? ": " : "", config_event_what(&ev));
 			yaml_event_delete(&ev);
 			return -EINVAL;
 		}
@@ -1170,7 +1182,7 @@ static int config_parse_stream(struct config_parser *p, struct agent_config *cfg
 	yaml_event_t ev;
 	int r;
 
-	r = config_next(p, &ev);         /* STREAM-START */
+	r = config_next(p, &ev); /* STREAM-START */
 	if (r < 0)
 		return r;
 	yaml_event_delete(&ev);
@@ -1181,7 +1193,7 @@ static int config_parse_stream(struct config_parser *p, struct agent_config *cfg
 		yaml_event_delete(&ev);
 		return 0;
 	}
-	yaml_event_delete(&ev);          /* DOCUMENT-START */
+	yaml_event_delete(&ev); /* DOCUMENT-START */
 
 	r = config_next(p, &ev);
 	if (r < 0)
@@ -1201,7 +1213,7 @@ static int config_parse_stream(struct config_parser *p, struct agent_config *cfg
 		return -EINVAL;
 	}
 
-	r = config_next(p, &ev);         /* DOCUMENT-END */
+	r = config_next(p, &ev); /* DOCUMENT-END */
 	if (r < 0)
 		return r;
 	yaml_event_delete(&ev);
@@ -1222,8 +1234,8 @@ static int config_parse_stream(struct config_parser *p, struct agent_config *cfg
 int config_load_buffer(const char *name, const char *buf, size_t len, struct agent_config *cfg, char *err,
 		       size_t errlen)
 {
-	struct config_parser p = { .name = name, .buf = buf ? buf : "", .len = buf ? len : 0,
-				   .err = err, .errlen = errlen };
+	struct config_parser p = {
+		.name = name, .buf = buf ? buf : "", .len = buf ? len : 0, .err = err, .errlen = errlen};
 	struct agent_config tmp;
 	int r;
 

@@ -6,13 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_ERR_MAX 512
-#define CONFIG_FILE_MAX (1024 * 1024)   /* larger files are refused with -EFBIG */
+#define CONFIG_ERR_MAX         512
+#define CONFIG_FILE_MAX        (1024 * 1024)                /* larger files are refused with -EFBIG */
 #define CONFIG_DURATION_MAX_MS (3650ULL * 24 * 3600 * 1000) /* 3650d: no config duration is longer */
 
 /* A list of strings (argv prefixes, directories). Owned by the containing config. */
 struct config_strv {
-	char **v;     /* NULL-terminated; v == NULL when n == 0 */
+	char **v; /* NULL-terminated; v == NULL when n == 0 */
 	size_t n;
 };
 
@@ -22,29 +22,29 @@ struct config_strv {
  * percentages as 0..100 (double).
  */
 struct agent_config {
-	char *path;                        /* the file it was loaded from */
+	char *path; /* the file it was loaded from */
 
 	struct {
-		char *datacenter;          /* default "dc1" */
-		char *rack;                /* default "rack1" */
-		bool prefer_local;         /* default false */
+		char *datacenter;  /* default "dc1" */
+		char *rack;        /* default "rack1" */
+		bool prefer_local; /* default false */
 	} node;
 
 	struct {
-		char *yaml;                /* default /etc/cassandra/cassandra.yaml */
-		char *rackdc;              /* default /etc/cassandra/cassandra-rackdc.properties */
-		char *unit;                /* default cassandra.service */
-		struct config_strv nodetool; /* default [/usr/bin/nodetool]; never empty */
-		uint64_t nodetool_timeout_ms;/* default 60 s */
-		char *native_address;      /* default 127.0.0.1 */
-		uint16_t native_port;      /* default 9042 */
+		char *yaml;                          /* default /etc/cassandra/cassandra.yaml */
+		char *rackdc;                        /* default /etc/cassandra/cassandra-rackdc.properties */
+		char *unit;                          /* default cassandra.service */
+		struct config_strv nodetool;         /* default [/usr/bin/nodetool]; never empty */
+		uint64_t nodetool_timeout_ms;        /* default 60 s */
+		char *native_address;                /* default 127.0.0.1 */
+		uint16_t native_port;                /* default 9042 */
 		struct config_strv data_directories; /* default [/var/lib/cassandra/data] */
 	} cassandra;
 
 	struct {
-		bool enabled;              /* true when a controller: mapping is present */
-		char *address;             /* host:port, required when enabled */
-		char *ca, *cert, *key;     /* required when enabled */
+		bool enabled;                /* true when a controller: mapping is present */
+		char *address;               /* host:port, required when enabled */
+		char *ca, *cert, *key;       /* required when enabled */
 		uint64_t report_interval_ms; /* default 30 s */
 	} controller;
 
@@ -54,35 +54,35 @@ struct agent_config {
 	} health;
 
 	struct {
-		char *socket;              /* default /run/cassandra-agent/agent.sock */
-		char *group;               /* default cassandra-ops; "" = leave the group alone */
+		char *socket; /* default /run/cassandra-agent/agent.sock */
+		char *group;  /* default cassandra-ops; "" = leave the group alone */
 	} status;
 
-	char *state_directory;             /* default /var/lib/cassandra-agent */
+	char *state_directory; /* default /var/lib/cassandra-agent */
 
 	struct {
-		uint64_t interval_ms;      /* default 4 h */
-		uint64_t retention_ms;     /* default 48 h */
-		char *tag_prefix;          /* default "agent" */
+		uint64_t interval_ms;         /* default 4 h */
+		uint64_t retention_ms;        /* default 48 h */
+		char *tag_prefix;             /* default "agent" */
 		double min_free_disk_percent; /* default 15 */
 	} snapshots;
 
 	struct {
-		char *reboot_required;     /* default /run/reboot-required */
-		char *window;              /* default "" (always); raw text, see config_parse_window() */
-		struct config_strv patch_command;             /* default [] (none) */
+		char *reboot_required;            /* default /run/reboot-required */
+		char *window;                     /* default "" (always); raw text, see config_parse_window() */
+		struct config_strv patch_command; /* default [] (none) */
 		struct config_strv cassandra_upgrade_command; /* default []; else an arg holds "{version}" */
-		uint64_t healthy_timeout_ms; /* default 20 m */
-		uint64_t settle_ms;        /* default 30 s; 0 is allowed (no settling) */
-		char *boot_id_file;        /* default /proc/sys/kernel/random/boot_id */
+		uint64_t healthy_timeout_ms;                  /* default 20 m */
+		uint64_t settle_ms;                           /* default 30 s; 0 is allowed (no settling) */
+		char *boot_id_file;                           /* default /proc/sys/kernel/random/boot_id */
 	} maintenance;
 
 	struct {
-		char *truststore_type;     /* pkcs12 | pem | jks; default pkcs12 */
+		char *truststore_type; /* pkcs12 | pem | jks; default pkcs12 */
 	} tls;
 
 	struct {
-		char *textfile_directory;  /* node_exporter textfile collector directory; "" (default) = off */
+		char *textfile_directory; /* node_exporter textfile collector directory; "" (default) = off */
 	} metrics;
 };
 
@@ -139,8 +139,8 @@ int config_defaults(struct agent_config *cfg);
 int config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
 
 /* The same from a buffer; `name` stands for PATH in messages. */
-int config_load_buffer(const char *name, const char *buf, size_t len, struct agent_config *cfg,
-		       char *err, size_t errlen);
+int config_load_buffer(const char *name, const char *buf, size_t len, struct agent_config *cfg, char *err,
+		       size_t errlen);
 
 /* Frees every string of `cfg` and zeroes it. Safe on a zeroed struct. */
 void config_free(struct agent_config *cfg);
@@ -163,10 +163,10 @@ int config_parse_percent(const char *s, double *percent);
 
 /* A parsed maintenance window (see config_parse_window()). */
 struct config_window {
-	bool always;          /* the empty string: maintenance may start at any time */
-	uint8_t days;         /* bit (1 << tm_wday): bit 0 Sunday .. bit 6 Saturday; 0x7f = every day */
-	uint16_t start_min;   /* minutes after 00:00 UTC when the window opens, 0..1439 */
-	uint16_t end_min;     /* 1..1440 (an end of 00:00 or 24:00 is 1440); end_min < start_min crosses midnight */
+	bool always;        /* the empty string: maintenance may start at any time */
+	uint8_t days;       /* bit (1 << tm_wday): bit 0 Sunday .. bit 6 Saturday; 0x7f = every day */
+	uint16_t start_min; /* minutes after 00:00 UTC when the window opens, 0..1439 */
+	uint16_t end_min;   /* 1..1440 (an end of 00:00 or 24:00 is 1440); end_min < start_min crosses midnight */
 };
 
 /*

@@ -82,7 +82,7 @@ static int split_lines(const char *s, size_t n, struct diff_line **out, size_t *
 		}
 		for (size_t j = 0; j < len; j++)
 			h = (h ^ (unsigned char)s[i + j]) * 1099511628211ULL;
-		v[k++] = (struct diff_line){ .p = s + i, .len = len, .hash = h };
+		v[k++] = (struct diff_line){.p = s + i, .len = len, .hash = h};
 		i += len;
 	}
 	*out = v;
@@ -135,9 +135,9 @@ static int myers(const struct diff_line *a, size_t n, const struct diff_line *b,
 	if (D < 0) {
 		/* too different: replace it all (still a correct diff) */
 		for (long i = M - 1; i >= 0; i--)
-			ops[(*nops)++] = (struct diff_op){ .kind = DIFF_INS, .b = bo + (size_t)i };
+			ops[(*nops)++] = (struct diff_op){.kind = DIFF_INS, .b = bo + (size_t)i};
 		for (long i = N - 1; i >= 0; i--)
-			ops[(*nops)++] = (struct diff_op){ .kind = DIFF_DEL, .a = ao + (size_t)i };
+			ops[(*nops)++] = (struct diff_op){.kind = DIFF_DEL, .a = ao + (size_t)i};
 		free(v);
 		free(trace);
 		return 0;
@@ -158,19 +158,19 @@ static int myers(const struct diff_line *a, size_t n, const struct diff_line *b,
 		while (x > px && y > py) {
 			x--;
 			y--;
-			ops[(*nops)++] = (struct diff_op){ .kind = DIFF_EQ, .a = ao + (size_t)x, .b = bo + (size_t)y };
+			ops[(*nops)++] = (struct diff_op){.kind = DIFF_EQ, .a = ao + (size_t)x, .b = bo + (size_t)y};
 		}
 		if (pk == k + 1)
-			ops[(*nops)++] = (struct diff_op){ .kind = DIFF_INS, .b = bo + (size_t)py };
+			ops[(*nops)++] = (struct diff_op){.kind = DIFF_INS, .b = bo + (size_t)py};
 		else
-			ops[(*nops)++] = (struct diff_op){ .kind = DIFF_DEL, .a = ao + (size_t)px };
+			ops[(*nops)++] = (struct diff_op){.kind = DIFF_DEL, .a = ao + (size_t)px};
 		x = px;
 		y = py;
 	}
 	while (x > 0 && y > 0) {
 		x--;
 		y--;
-		ops[(*nops)++] = (struct diff_op){ .kind = DIFF_EQ, .a = ao + (size_t)x, .b = bo + (size_t)y };
+		ops[(*nops)++] = (struct diff_op){.kind = DIFF_EQ, .a = ao + (size_t)x, .b = bo + (size_t)y};
 	}
 	free(v);
 	free(trace);
@@ -217,11 +217,11 @@ int config_cmd_diff(const char *a, size_t alen, const char *b, size_t blen, cons
 		goto done;
 	/* built in reverse: suffix, middle, prefix */
 	for (i = 0; i < suf; i++)
-		ops[nops++] = (struct diff_op){ .kind = DIFF_EQ, .a = na - 1 - i, .b = nb - 1 - i };
+		ops[nops++] = (struct diff_op){.kind = DIFF_EQ, .a = na - 1 - i, .b = nb - 1 - i};
 	if (myers(la + pre, na - pre - suf, lb + pre, nb - pre - suf, pre, pre, ops, &nops) < 0)
 		goto done;
 	for (i = pre; i > 0; i--)
-		ops[nops++] = (struct diff_op){ .kind = DIFF_EQ, .a = i - 1, .b = i - 1 };
+		ops[nops++] = (struct diff_op){.kind = DIFF_EQ, .a = i - 1, .b = i - 1};
 	for (i = 0; i < nops / 2; i++) {
 		struct diff_op t = ops[i];
 
@@ -305,14 +305,16 @@ done:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cassandra-agentctl config show --yaml FILE [KEY ...] [--json]\n"
-		   "       cassandra-agentctl config set|diff --yaml FILE (--version X.Y | --no-validate) [KEY=VALUE ...]\n"
-		   "                [--seeds a,b,c] [--external-seeds d,e] [--dry-run] [--force] [--history DIR]\n"
-		   "                [--keep N] [--json]\n"
-		   "       cassandra-agentctl config unset --yaml FILE (--version X.Y | --no-validate) KEY ... [options]\n"
-		   "       cassandra-agentctl config rollback --yaml FILE [--history DIR] [--dry-run] [--force] [--json]\n"
-		   "KEY is a dotted path (client_encryption_options.enabled, seed_provider[0].parameters[0].seeds);\n"
-		   "VALUE is YAML (true, 5000ms, 'a b', [a, b], {k: v}). Versions: 3.11, 4.0, 4.1, 5.0.\n");
+	fprintf(f,
+		"usage: cassandra-agentctl config show --yaml FILE [KEY ...] [--json]\n"
+		"       cassandra-agentctl config set|diff --yaml FILE (--version X.Y | --no-validate) [KEY=VALUE "
+		"...]\n"
+		"                [--seeds a,b,c] [--external-seeds d,e] [--dry-run] [--force] [--history DIR]\n"
+		"                [--keep N] [--json]\n"
+		"       cassandra-agentctl config unset --yaml FILE (--version X.Y | --no-validate) KEY ... [options]\n"
+		"       cassandra-agentctl config rollback --yaml FILE [--history DIR] [--dry-run] [--force] [--json]\n"
+		"KEY is a dotted path (client_encryption_options.enabled, seed_provider[0].parameters[0].seeds);\n"
+		"VALUE is YAML (true, 5000ms, 'a b', [a, b], {k: v}). Versions: 3.11, 4.0, 4.1, 5.0.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -354,7 +356,8 @@ static int refuse(const struct config_cmd_opts *o, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "cassandra-agentctl config %s: %s\n", o->sub, msg);
 	if (o->json)
-		json_print(json_pack("{s:b, s:s, s:s?, s:s}", "ok", 0, "command", o->sub, "file", o->yaml, "error", msg));
+		json_print(
+			json_pack("{s:b, s:s, s:s?, s:s}", "ok", 0, "command", o->sub, "file", o->yaml, "error", msg));
 	return 1;
 }
 
@@ -463,23 +466,18 @@ static json_t *node_json(const struct yaml_edit_doc *doc, const struct yaml_edit
 		for (const struct yaml_edit_node *it = yaml_edit_first(doc, n); j && it; it = yaml_edit_next(doc, it))
 			json_array_append_new(j, node_json(doc, it, depth + 1));
 		return j;
-	case YAML_EDIT_ALIAS:
-		return json_stringn(n->value, n->value_len);
-	case YAML_EDIT_SCALAR:
-		break;
+	case YAML_EDIT_ALIAS: return json_stringn(n->value, n->value_len);
+	case YAML_EDIT_SCALAR: break;
 	}
 	switch (n->type) {
-	case YAML_EDIT_NULL:
-		return json_null();
+	case YAML_EDIT_NULL: return json_null();
 	case YAML_EDIT_BOOL:
 		return json_boolean(strchr("yYtT", n->value[0]) || strcmp(n->value, "on") == 0 ||
 				    strcmp(n->value, "On") == 0 || strcmp(n->value, "ON") == 0);
-	case YAML_EDIT_INT:
-		j = int_json(n->value, n->value_len);
-		break;
+	case YAML_EDIT_INT: j = int_json(n->value, n->value_len); break;
 	case YAML_EDIT_FLOAT:
-		if (!strchr(n->value, ':') && !strchr(n->value, 'n') && !strchr(n->value, 'N') && !strchr(n->value, 'i') &&
-		    !strchr(n->value, 'I')) {
+		if (!strchr(n->value, ':') && !strchr(n->value, 'n') && !strchr(n->value, 'N') &&
+		    !strchr(n->value, 'i') && !strchr(n->value, 'I')) {
 			char buf[96], *e;
 			size_t k = 0;
 
@@ -494,8 +492,7 @@ static json_t *node_json(const struct yaml_edit_doc *doc, const struct yaml_edit
 		}
 		break;
 	case YAML_EDIT_STR:
-	case YAML_EDIT_OTHER:
-		break;
+	case YAML_EDIT_OTHER: break;
 	}
 	return j ? j : json_stringn(n->value, n->value_len);
 }
@@ -504,8 +501,8 @@ static json_t *node_json(const struct yaml_edit_doc *doc, const struct yaml_edit
 
 static int parse_args(int argc, char **argv, struct config_cmd_opts *o)
 {
-	static const char *const with_value[] = { "--yaml", "--version", "--history", "--seeds", "--external-seeds", "--keep",
-						  NULL };
+	static const char *const with_value[] = {"--yaml",           "--version", "--history", "--seeds",
+						 "--external-seeds", "--keep",    NULL};
 
 	memset(o, 0, sizeof(*o));
 	o->keep = CONFIG_CMD_HISTORY_KEEP;
@@ -673,8 +670,8 @@ static int cmd_show(struct config_cmd_opts *o)
 	}
 	if (o->n_args == 0) {
 		if (o->json)
-			json_print(json_pack("{s:b, s:s, s:s, s:o}", "ok", 1, "command", "show", "file", o->yaml, "config",
-					     node_json(doc, yaml_edit_root(doc), 0)));
+			json_print(json_pack("{s:b, s:s, s:s, s:o}", "ok", 1, "command", "show", "file", o->yaml,
+					     "config", node_json(doc, yaml_edit_root(doc), 0)));
 		else
 			fwrite(buf, 1, len, stdout);
 		goto done;
@@ -687,7 +684,9 @@ static int cmd_show(struct config_cmd_opts *o)
 		rc = yaml_edit_lookup(doc, o->args[i], &n, err, sizeof(err));
 		if (rc < 0) {
 			code = refuse(o, "%s (in %s)%s", err, o->yaml,
-				      rc == -ENOENT && commented_out(buf, o->args[i]) ? "; it is only commented out there" : "");
+				      rc == -ENOENT && commented_out(buf, o->args[i])
+					      ? "; it is only commented out there"
+					      : "");
 			goto done;
 		}
 		if (o->json) {
@@ -711,7 +710,8 @@ static int cmd_show(struct config_cmd_opts *o)
 		free(text);
 	}
 	if (o->json) {
-		json_print(json_pack("{s:b, s:s, s:s, s:O}", "ok", 1, "command", "show", "file", o->yaml, "values", values));
+		json_print(json_pack("{s:b, s:s, s:s, s:O}", "ok", 1, "command", "show", "file", o->yaml, "values",
+				     values));
 	}
 done:
 	json_decref(values);
@@ -723,7 +723,7 @@ done:
 static int cmd_edit(struct config_cmd_opts *o)
 {
 	bool diff_only = strcmp(o->sub, "diff") == 0, unset = strcmp(o->sub, "unset") == 0;
-	struct cassandra_schema_result res = { 0 };
+	struct cassandra_schema_result res = {0};
 	struct cassandra_edit *edits = NULL;
 	enum cassandra_version version = CASSANDRA_5_0;
 	char err[CONFIG_CMD_ERR_MAX], name[PATH_MAX], saved[PATH_MAX + 64] = "";
@@ -734,9 +734,10 @@ static int cmd_edit(struct config_cmd_opts *o)
 	int rc, code = 0;
 
 	if (!o->no_validate && !o->version)
-		return usage_error("%s: --version X.Y is required: the edit is validated against that Cassandra "
-				   "version's cassandra.yaml (3.11, 4.0, 4.1, 5.0); --no-validate skips the schema checks",
-				   o->sub);
+		return usage_error(
+			"%s: --version X.Y is required: the edit is validated against that Cassandra "
+			"version's cassandra.yaml (3.11, 4.0, 4.1, 5.0); --no-validate skips the schema checks",
+			o->sub);
 	if (o->version && cassandra_version_parse(o->version, &version) < 0)
 		return usage_error("--version '%s': supported versions are 3.11, 4.0, 4.1 and 5.0", o->version);
 	if (unset && (o->seeds || o->external))
@@ -744,7 +745,8 @@ static int cmd_edit(struct config_cmd_opts *o)
 	if (o->external && !o->seeds)
 		return usage_error("--external-seeds goes with --seeds");
 	if (o->n_args == 0 && !o->seeds)
-		return usage_error("%s: nothing to do (%s)", o->sub, unset ? "give KEY ..." : "give KEY=VALUE ... or --seeds");
+		return usage_error("%s: nothing to do (%s)", o->sub,
+				   unset ? "give KEY ..." : "give KEY=VALUE ... or --seeds");
 	edits = calloc(o->n_args + 1, sizeof(*edits));
 	if (!edits)
 		return refuse(o, "out of memory");
@@ -756,7 +758,7 @@ static int cmd_edit(struct config_cmd_opts *o)
 				code = usage_error("unset: '%s': give the KEY only", a);
 				goto done;
 			}
-			edits[n_edits++] = (struct cassandra_edit){ .op = CASSANDRA_EDIT_UNSET, .key = a };
+			edits[n_edits++] = (struct cassandra_edit){.op = CASSANDRA_EDIT_UNSET, .key = a};
 			continue;
 		}
 		if (!eq || eq == a) {
@@ -769,7 +771,7 @@ static int cmd_edit(struct config_cmd_opts *o)
 			code = refuse(o, "out of memory");
 			goto done;
 		}
-		edits[n_edits++] = (struct cassandra_edit){ .op = CASSANDRA_EDIT_SET, .key = key, .value = eq + 1 };
+		edits[n_edits++] = (struct cassandra_edit){.op = CASSANDRA_EDIT_SET, .key = key, .value = eq + 1};
 	}
 	if (o->seeds) {
 		if (split_list(o->seeds, &seed_storage, &seeds, &n_seeds) < 0 ||
@@ -777,11 +779,11 @@ static int cmd_edit(struct config_cmd_opts *o)
 			code = refuse(o, "out of memory");
 			goto done;
 		}
-		edits[n_edits++] = (struct cassandra_edit){ .op = CASSANDRA_EDIT_SEEDS,
-							    .seeds = seeds,
-							    .n_seeds = n_seeds,
-							    .external_seeds = external,
-							    .n_external_seeds = n_external };
+		edits[n_edits++] = (struct cassandra_edit){.op = CASSANDRA_EDIT_SEEDS,
+							   .seeds = seeds,
+							   .n_seeds = n_seeds,
+							   .external_seeds = external,
+							   .n_external_seeds = n_external};
 	}
 	rc = fileio_read(o->yaml, YAML_EDIT_MAX_SIZE, &buf, &len, err, sizeof(err));
 	if (rc == -EFBIG) {
@@ -810,7 +812,8 @@ static int cmd_edit(struct config_cmd_opts *o)
 		if (!o->json)
 			fwrite(diff, 1, diff_len, stdout);
 	} else if (res.changed) {
-		rc = fileio_replace(o->yaml, res.data, res.len, CONFIG_CMD_NEW_MODE, o->history, o->keep, err, sizeof(err));
+		rc = fileio_replace(o->yaml, res.data, res.len, CONFIG_CMD_NEW_MODE, o->history, o->keep, err,
+				    sizeof(err));
 		if (rc < 0) {
 			code = refuse(o, "%s: not written: %s", o->yaml, err);
 			goto done;
@@ -825,10 +828,11 @@ static int cmd_edit(struct config_cmd_opts *o)
 	}
 	if (o->json)
 		json_print(json_pack("{s:b, s:s, s:s, s:s?, s:b, s:b, s:b, s:s?, s:o, s:s}", "ok", 1, "command", o->sub,
-				     "file", o->yaml, "version", o->no_validate && !o->version ? NULL : cassandra_version_name(version),
-				     "dry_run", diff_only || o->dry_run, "changed", res.changed, "written",
-				     !(diff_only || o->dry_run) && res.changed, "history", saved[0] ? saved : NULL, "warnings",
-				     warnings_json(&res.warn), "diff", diff ? diff : ""));
+				     "file", o->yaml, "version",
+				     o->no_validate && !o->version ? NULL : cassandra_version_name(version), "dry_run",
+				     diff_only || o->dry_run, "changed", res.changed, "written",
+				     !(diff_only || o->dry_run) && res.changed, "history", saved[0] ? saved : NULL,
+				     "warnings", warnings_json(&res.warn), "diff", diff ? diff : ""));
 done:
 	for (size_t i = 0; i < n_edits; i++)
 		if (edits[i].op == CASSANDRA_EDIT_SET)
@@ -897,15 +901,16 @@ static int cmd_rollback(struct config_cmd_opts *o)
 		if (cur && fileio_history(o->history, name, &after) > 0)
 			snprintf(saved, sizeof(saved), "%s", after[0]);
 		if (!o->json)
-			printf("%s: restored from %s%s%s\n", o->yaml, copy, saved[0] ? "; the replaced version saved as " : "",
-			       saved);
+			printf("%s: restored from %s%s%s\n", o->yaml, copy,
+			       saved[0] ? "; the replaced version saved as " : "", saved);
 	} else if (!o->json) {
 		printf("%s: already the same as %s\n", o->yaml, copy);
 	}
 	if (o->json)
-		json_print(json_pack("{s:b, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:s}", "ok", 1, "command", "rollback", "file",
-				     o->yaml, "restored_from", copy, "dry_run", o->dry_run, "changed", !same, "written",
-				     !o->dry_run && !same, "history", saved[0] ? saved : NULL, "diff", diff ? diff : ""));
+		json_print(json_pack("{s:b, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:s}", "ok", 1, "command", "rollback",
+				     "file", o->yaml, "restored_from", copy, "dry_run", o->dry_run, "changed", !same,
+				     "written", !o->dry_run && !same, "history", saved[0] ? saved : NULL, "diff",
+				     diff ? diff : ""));
 done:
 	yaml_edit_free(doc);
 	fileio_strv_free(copies);

@@ -32,7 +32,8 @@ static bool is_privileged(int argc, char **argv)
 	if (argc < 2)
 		return false;
 	return (strcmp(argv[0], "snapshot") == 0 && strcmp(argv[1], "take") == 0) ||
-	       (strcmp(argv[0], "maintenance") == 0 && (strcmp(argv[1], "pause") == 0 || strcmp(argv[1], "resume") == 0)) ||
+	       (strcmp(argv[0], "maintenance") == 0 &&
+		(strcmp(argv[1], "pause") == 0 || strcmp(argv[1], "resume") == 0)) ||
 	       (strcmp(argv[0], "lease") == 0 && strcmp(argv[1], "release") == 0);
 }
 
@@ -78,8 +79,8 @@ char *control_command(void *data, const struct status_peer *peer, int argc, char
 	struct control *c = data;
 
 	if (is_privileged(argc, argv) && !peer->privileged)
-		return error_json("%s %s: permission denied (needs root, the agent's user or the status group)", argv[0],
-				  argv[1]);
+		return error_json("%s %s: permission denied (needs root, the agent's user or the status group)",
+				  argv[0], argv[1]);
 	if (argc == 1 && strcmp(argv[0], "snapshots") == 0) {
 		char *text = c->snapshots ? snapshots_json(c->snapshots) : NULL;
 

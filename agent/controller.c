@@ -29,7 +29,7 @@
 #include "frame.h"
 #include "log.h"
 
-#define TLS_READ_CHUNK 65536
+#define TLS_READ_CHUNK             65536
 #define CONTROLLER_TLS_CHECK_TICKS 30 /* ticks of 1 s between checks of the TLS files */
 
 enum conn_state { CONN_RESOLVING, CONN_CONNECTING, CONN_HANDSHAKE, CONN_HELLO, CONN_SESSION };
@@ -73,7 +73,7 @@ struct controller {
 	bool stopping;
 	unsigned attempt;
 	uint64_t last_report_ms;
-	char tls_stamp[512];   /* mtimes and sizes of the TLS files the current context was built from */
+	char tls_stamp[512];     /* mtimes and sizes of the TLS files the current context was built from */
 	char refused_stamp[512]; /* files seen and refused by the periodic check */
 	unsigned ticks;
 	struct health_controller state;
@@ -392,11 +392,8 @@ static bool handle_envelope(struct conn *k, const CassandraAgent__V1__Envelope *
 		if (c->hooks.command)
 			c->hooks.command(c->hooks.data, env->command);
 		break;
-	case CASSANDRA_AGENT__V1__ENVELOPE__BODY_PING:
-		send_pong(k, env->ping->nonce);
-		break;
-	case CASSANDRA_AGENT__V1__ENVELOPE__BODY_PONG:
-		break;
+	case CASSANDRA_AGENT__V1__ENVELOPE__BODY_PING: send_pong(k, env->ping->nonce); break;
+	case CASSANDRA_AGENT__V1__ENVELOPE__BODY_PONG: break;
 	case CASSANDRA_AGENT__V1__ENVELOPE__BODY_ERROR:
 		log_warnx("controller", "controller reports an error: %s", env->error->message);
 		break;
@@ -440,7 +437,8 @@ static void conn_pump(struct conn *k)
 			long v = SSL_get_verify_result(k->ssl);
 
 			if (v != X509_V_OK)
-				conn_fail(k, "TLS: controller certificate refused: %s", X509_verify_cert_error_string(v));
+				conn_fail(k, "TLS: controller certificate refused: %s",
+					  X509_verify_cert_error_string(v));
 			else
 				conn_fail(k, "TLS handshake failed: %s", ssl_error_text());
 			return;
@@ -552,7 +550,8 @@ static SSL_CTX *make_ssl_ctx(const struct agent_config *cfg, char *err, size_t e
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->controller.cert) != 1) {
-		snprintf(err, errlen, "TLS: cannot load agent certificate %s: %s", cfg->controller.cert, ssl_error_text());
+		snprintf(err, errlen, "TLS: cannot load agent certificate %s: %s", cfg->controller.cert,
+			 ssl_error_text());
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->controller.key, SSL_FILETYPE_PEM) != 1) {
@@ -749,7 +748,8 @@ void controller_report_soon(struct controller *c)
 {
 	uint64_t since, wait = 0;
 
-	if (!c || c->stopping || !c->conn || c->conn->state != CONN_SESSION || uv_is_active((uv_handle_t *)&c->soon_timer))
+	if (!c || c->stopping || !c->conn || c->conn->state != CONN_SESSION ||
+	    uv_is_active((uv_handle_t *)&c->soon_timer))
 		return;
 	since = mono_ms() - c->last_report_ms;
 	if (since < CONTROLLER_REPORT_MIN_GAP_MS)
@@ -772,7 +772,8 @@ static void tick_cb(uv_timer_t *t)
 		if (strcmp(stamp, c->tls_stamp) != 0 && strcmp(stamp, c->refused_stamp) != 0) {
 			controller_reload(c, c->cfg);
 			if (c->conn == k && !k->closing)
-				snprintf(c->refused_stamp, sizeof c->refused_stamp, "%s", stamp); /* refused: not again */
+				snprintf(c->refused_stamp, sizeof c->refused_stamp, "%s",
+					 stamp); /* refused: not again */
 			return;
 		}
 	}

@@ -11,12 +11,12 @@
 #include "config.h"
 #include "health.h"
 
-#define CONTROLLER_PING_MS 15000       /* Ping every 15 s (SPEC section 7) */
-#define CONTROLLER_SILENCE_MS 45000    /* 45 s without a byte closes the connection */
-#define CONTROLLER_BACKOFF_MIN_MS 1000 /* reconnect backoff: 1 s to 60 s, full jitter */
-#define CONTROLLER_BACKOFF_MAX_MS 60000
-#define CONTROLLER_HANDSHAKE_MS 15000  /* connect + TLS + Welcome must finish within this */
-#define CONTROLLER_REPORT_MIN_GAP_MS 200 /* immediate reports on change are coalesced */
+#define CONTROLLER_PING_MS           15000 /* Ping every 15 s (SPEC section 7) */
+#define CONTROLLER_SILENCE_MS        45000 /* 45 s without a byte closes the connection */
+#define CONTROLLER_BACKOFF_MIN_MS    1000  /* reconnect backoff: 1 s to 60 s, full jitter */
+#define CONTROLLER_BACKOFF_MAX_MS    60000
+#define CONTROLLER_HANDSHAKE_MS      15000 /* connect + TLS + Welcome must finish within this */
+#define CONTROLLER_REPORT_MIN_GAP_MS 200   /* immediate reports on change are coalesced */
 
 struct controller;
 

@@ -14,13 +14,13 @@
 
 #include "log.h"
 
-#define CQL_VERSION_V4 0x04
-#define CQL_RESPONSE_BIT 0x80
-#define CQL_OPCODE_ERROR 0x00
-#define CQL_OPCODE_OPTIONS 0x05
+#define CQL_VERSION_V4       0x04
+#define CQL_RESPONSE_BIT     0x80
+#define CQL_OPCODE_ERROR     0x00
+#define CQL_OPCODE_OPTIONS   0x05
 #define CQL_OPCODE_SUPPORTED 0x06
-#define CQL_ERRMSG_MAX 256
-#define CQL_SERVER_MSG_MAX 200   /* bytes of a server ERROR message kept in errmsg */
+#define CQL_ERRMSG_MAX       256
+#define CQL_SERVER_MSG_MAX   200 /* bytes of a server ERROR message kept in errmsg */
 
 struct cql_probe {
 	uv_tcp_t tcp;
@@ -33,18 +33,17 @@ struct cql_probe {
 	uint64_t timeout_ms;
 	double latency_ms;
 	int err;
-	int handles;     /* initialised handles not yet closed; the op is freed at 0 */
-	bool closing;    /* finish started: every callback returns at once */
-	bool notify;     /* fire cb from the last close callback */
-	char peer[64];   /* "address:port" for log lines */
+	int handles;   /* initialised handles not yet closed; the op is freed at 0 */
+	bool closing;  /* finish started: every callback returns at once */
+	bool notify;   /* fire cb from the last close callback */
+	char peer[64]; /* "address:port" for log lines */
 	char errmsg[CQL_ERRMSG_MAX];
 	uint8_t req[CQL_FRAME_HEADER_LEN];
 	size_t len;
 	uint8_t buf[CQL_FRAME_HEADER_LEN + CQL_FRAME_MAX_BODY];
 };
 
-__attribute__((format(printf, 3, 4)))
-static void cql_seterr(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void cql_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -216,8 +215,7 @@ static void cql_probe_close(struct cql_probe *op, bool notify)
 		uv_close((uv_handle_t *)&op->tcp, cql_probe_close_cb);
 }
 
-__attribute__((format(printf, 3, 4)))
-static void cql_probe_finish(struct cql_probe *op, int err, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void cql_probe_finish(struct cql_probe *op, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -328,8 +326,8 @@ static void cql_probe_connect_cb(uv_connect_t *req, int status)
 		cql_probe_finish(op, r, "write: %s", uv_strerror(r));
 }
 
-int cql_probe_start(uv_loop_t *loop, const char *address, uint16_t port, uint64_t timeout_ms,
-		    cql_probe_cb cb, void *data)
+int cql_probe_start(uv_loop_t *loop, const char *address, uint16_t port, uint64_t timeout_ms, cql_probe_cb cb,
+		    void *data)
 {
 	struct sockaddr_storage ss;
 	struct cql_probe *op;

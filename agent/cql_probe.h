@@ -7,7 +7,7 @@
 #include <uv.h>
 
 #define CQL_FRAME_HEADER_LEN 9
-#define CQL_FRAME_MAX_BODY (64 * 1024)   /* bytes; a larger response body is a protocol error */
+#define CQL_FRAME_MAX_BODY   (64 * 1024) /* bytes; a larger response body is a protocol error */
 
 /*
  * Result of a probe, called exactly once from the loop (never from cql_probe_start).
@@ -30,8 +30,8 @@ typedef void (*cql_probe_cb)(void *data, int err, const char *errmsg, double lat
  * loop/cb) / -errno from libuv when the probe could not start; then cb is never called.
  * The process should ignore SIGPIPE (libuv writes with write(2), not MSG_NOSIGNAL).
  */
-int cql_probe_start(uv_loop_t *loop, const char *address, uint16_t port, uint64_t timeout_ms,
-		    cql_probe_cb cb, void *data);
+int cql_probe_start(uv_loop_t *loop, const char *address, uint16_t port, uint64_t timeout_ms, cql_probe_cb cb,
+		    void *data);
 
 /*
  * Validates a CQL response to OPTIONS from raw bytes (pure, for fuzzing).

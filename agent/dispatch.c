@@ -21,7 +21,13 @@
 #define ST(x) CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_##x
 
 enum job_type {
-	JOB_NODETOOL, JOB_TAKE_SNAPSHOT, JOB_CLEAR_SNAPSHOT, JOB_MAINTENANCE, JOB_PAUSE, JOB_SET_SEEDS, JOB_APPLY_CONFIG,
+	JOB_NODETOOL,
+	JOB_TAKE_SNAPSHOT,
+	JOB_CLEAR_SNAPSHOT,
+	JOB_MAINTENANCE,
+	JOB_PAUSE,
+	JOB_SET_SEEDS,
+	JOB_APPLY_CONFIG,
 	JOB_ROTATE,
 };
 
@@ -39,23 +45,23 @@ struct job {
 	struct origin origin;
 	char *id;
 	char *kind;
-	char **argv;          /* JOB_NODETOOL: subcommand and arguments, NULL-terminated */
-	char tag[80];         /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
-	bool force;           /* JOB_CLEAR_SNAPSHOT */
+	char **argv;                            /* JOB_NODETOOL: subcommand and arguments, NULL-terminated */
+	char tag[80];                           /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
+	bool force;                             /* JOB_CLEAR_SNAPSHOT */
 	CassandraAgent__V1__Maintenance *maint; /* JOB_MAINTENANCE (a copy) */
 	CassandraAgent__V1__Command *copy;      /* JOB_SET_SEEDS, JOB_APPLY_CONFIG, JOB_ROTATE (a copy) */
-	bool paused;          /* JOB_PAUSE */
+	bool paused;                            /* JOB_PAUSE */
 	bool long_running;
 	bool accepted_durable;
 };
 
 struct dispatch {
 	struct dispatch_deps deps;
-	struct job *queue;    /* accepted, waiting or running, FIFO */
+	struct job *queue; /* accepted, waiting or running, FIFO */
 	struct job *running;
 	size_t n_jobs;
-	size_t n_finals;      /* final statuses waiting for their journal sync */
-	uint64_t counts[6];   /* statuses sent, by CommandStatus value */
+	size_t n_finals;    /* final statuses waiting for their journal sync */
+	uint64_t counts[6]; /* statuses sent, by CommandStatus value */
 	bool closing;
 };
 
@@ -119,7 +125,7 @@ static const char *kind_name(const CassandraAgent__V1__Command *cmd)
 {
 	const ProtobufCFieldDescriptor *f =
 		cmd->kind_case ? protobuf_c_message_descriptor_get_field(&cassandra_agent__v1__command__descriptor,
-									  (unsigned)cmd->kind_case)
+									 (unsigned)cmd->kind_case)
 			       : NULL;
 
 	return f ? f->name : "unknown";
@@ -130,25 +136,32 @@ static const char *kind_name(const CassandraAgent__V1__Command *cmd)
 struct nodetool_rule {
 	const char *name;
 	bool long_running;
-	int max_names;              /* keyspace/table name arguments allowed */
-	const char *const *flags;   /* options allowed, NULL-terminated */
+	int max_names;            /* keyspace/table name arguments allowed */
+	const char *const *flags; /* options allowed, NULL-terminated */
 };
 
 static const char *const flags_r[] = {"-r", "--resolve-ip", NULL};
 static const char *const flags_h[] = {"-H", "--human-readable", NULL};
-static const char *const flags_repair[] = {"-pr", "--partitioner-range", "-full", "--full", "-seq", "--sequential",
-					   NULL};
+static const char *const flags_repair[] = {"-pr",  "--partitioner-range", "-full", "--full",
+					   "-seq", "--sequential",        NULL};
 static const char *const flags_none[] = {NULL};
 
 /* SPEC section 7: the subcommands the controller may run, with what they take. */
 static const struct nodetool_rule nodetool_rules[] = {
-	{"status", false, 1, flags_r},        {"info", false, 0, flags_none},
-	{"version", false, 0, flags_none},    {"describecluster", false, 0, flags_none},
-	{"ring", false, 1, flags_r},          {"tpstats", false, 0, flags_none},
-	{"compactionstats", false, 0, flags_h}, {"netstats", false, 0, flags_h},
-	{"gossipinfo", false, 0, flags_none}, {"statusbinary", false, 0, flags_none},
-	{"statusgossip", false, 0, flags_none}, {"flush", true, 64, flags_none},
-	{"cleanup", true, 64, flags_none},    {"repair", true, 64, flags_repair},
+	{"status", false, 1, flags_r},
+	{"info", false, 0, flags_none},
+	{"version", false, 0, flags_none},
+	{"describecluster", false, 0, flags_none},
+	{"ring", false, 1, flags_r},
+	{"tpstats", false, 0, flags_none},
+	{"compactionstats", false, 0, flags_h},
+	{"netstats", false, 0, flags_h},
+	{"gossipinfo", false, 0, flags_none},
+	{"statusbinary", false, 0, flags_none},
+	{"statusgossip", false, 0, flags_none},
+	{"flush", true, 64, flags_none},
+	{"cleanup", true, 64, flags_none},
+	{"repair", true, 64, flags_repair},
 	{"rebuild", true, 1, flags_none},
 };
 
@@ -163,8 +176,8 @@ static bool is_name(const char *s, size_t max)
 	return n > 0 && n <= max;
 }
 
-int dispatch_check_nodetool(const CassandraAgent__V1__RunNodetool *r, struct health *h, bool *long_running,
-			    char *err, size_t errlen)
+int dispatch_check_nodetool(const CassandraAgent__V1__RunNodetool *r, struct health *h, bool *long_running, char *err,
+			    size_t errlen)
 {
 	const struct nodetool_rule *rule = NULL;
 	int names = 0;
@@ -174,7 +187,8 @@ int dispatch_check_nodetool(const CassandraAgent__V1__RunNodetool *r, struct hea
 		if (strcmp(r->subcommand, nodetool_rules[i].name) == 0)
 			rule = &nodetool_rules[i];
 	if (!rule) {
-		snprintf(err, errlen, "nodetool subcommand \"%.64s\" is not allowed", r->subcommand ? r->subcommand : "");
+		snprintf(err, errlen, "nodetool subcommand \"%.64s\" is not allowed",
+			 r->subcommand ? r->subcommand : "");
 		return -EPERM;
 	}
 	if (r->n_args > 64) {
@@ -205,7 +219,8 @@ int dispatch_check_nodetool(const CassandraAgent__V1__RunNodetool *r, struct hea
 			return -EINVAL;
 		}
 		if (h && !health_ring_has_datacenter(h, r->args[r->n_args - 1])) {
-			snprintf(err, errlen, "rebuild source datacenter \"%s\" is not in the ring", r->args[r->n_args - 1]);
+			snprintf(err, errlen, "rebuild source datacenter \"%s\" is not in the ring",
+				 r->args[r->n_args - 1]);
 			return -EINVAL;
 		}
 	}
@@ -284,12 +299,13 @@ static void nodetool_done_cb(void *data, const struct nodetool_result *res)
 	d->running = NULL;
 	if (res->err == 0)
 		snprintf(msg, sizeof msg, "nodetool %s: exit 0 in %llu ms%s", j->argv[0],
-			 (unsigned long long)res->duration_ms, res->out_truncated ? " (output truncated to 1 MiB)" : "");
+			 (unsigned long long)res->duration_ms,
+			 res->out_truncated ? " (output truncated to 1 MiB)" : "");
 	else
 		snprintf(msg, sizeof msg, "nodetool %s: %s", j->argv[0], res->errtext);
 	if (res->err != -ECANCELED)
-		finish(d, &j->origin, j->id, j->kind, res->err ? ST(FAILED) : ST(SUCCEEDED), msg, (const uint8_t *)res->out,
-		       res->out_len);
+		finish(d, &j->origin, j->id, j->kind, res->err ? ST(FAILED) : ST(SUCCEEDED), msg,
+		       (const uint8_t *)res->out, res->out_len);
 	job_free(j);
 	if (d->closing) {
 		maybe_free(d);
@@ -307,7 +323,8 @@ static void snapshot_done_cb(void *data, int err, const char *message, const cha
 	d->running = NULL;
 	if (err != -ECANCELED) {
 		if (err == 0)
-			snprintf(msg, sizeof msg, "snapshot %s %s", tag, j->type == JOB_TAKE_SNAPSHOT ? "taken" : "cleared");
+			snprintf(msg, sizeof msg, "snapshot %s %s", tag,
+				 j->type == JOB_TAKE_SNAPSHOT ? "taken" : "cleared");
 		else
 			snprintf(msg, sizeof msg, "snapshot %s: %s", tag, message);
 		finish(d, &j->origin, j->id, j->kind, err ? ST(FAILED) : ST(SUCCEEDED), msg, (const uint8_t *)tag,
@@ -368,8 +385,9 @@ static int maintenance_job(struct dispatch *d, struct job *j, char *err, size_t 
 		maintenance_pause(d->deps.maintenance, j->paused);
 		snprintf(msg, sizeof msg, "maintenance %s", j->paused ? "paused" : "resumed");
 	} else {
-		rc = maintenance_request(d->deps.maintenance, j->maint->kind, j->maint->version, j->maint->allow_minor_upgrade,
-					 j->maint->allow_major_upgrade, j->maint->reason, err, errlen);
+		rc = maintenance_request(d->deps.maintenance, j->maint->kind, j->maint->version,
+					 j->maint->allow_minor_upgrade, j->maint->allow_major_upgrade, j->maint->reason,
+					 err, errlen);
 		if (rc < 0)
 			return rc;
 		snprintf(msg, sizeof msg, "maintenance %s queued",
@@ -408,8 +426,7 @@ static int job_start(struct dispatch *d, struct job *j, char *err, size_t errlen
 		}
 		return snapshots_clear(d->deps.snapshots, j->tag, j->force, snapshot_done_cb, j, err, errlen);
 	case JOB_MAINTENANCE:
-	case JOB_PAUSE:
-		return maintenance_job(d, j, err, errlen);
+	case JOB_PAUSE: return maintenance_job(d, j, err, errlen);
 	case JOB_SET_SEEDS:
 	case JOB_APPLY_CONFIG:
 		if (!d->deps.cassandra_config) {
@@ -540,9 +557,8 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_CLEAR_SNAPSHOT:
 		if (check_tag(cmd->clear_snapshot->tag, false, err, errlen) < 0)
 			goto fail;
-		if (d->deps.snapshots &&
-		    snapshots_check_clear(d->deps.snapshots, cmd->clear_snapshot->tag, cmd->clear_snapshot->force, err,
-					  errlen) < 0)
+		if (d->deps.snapshots && snapshots_check_clear(d->deps.snapshots, cmd->clear_snapshot->tag,
+							       cmd->clear_snapshot->force, err, errlen) < 0)
 			goto fail;
 		j->type = JOB_CLEAR_SNAPSHOT;
 		j->force = cmd->clear_snapshot->force;
@@ -553,12 +569,14 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 		uint8_t *buf = malloc(n ? n : 1);
 
 		if (cmd->maintenance->kind < CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_REBOOT ||
-		    cmd->maintenance->kind > CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA) {
+		    cmd->maintenance->kind >
+			    CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA) {
 			free(buf);
 			snprintf(err, errlen, "maintenance: unknown kind %d", (int)cmd->maintenance->kind);
 			goto fail;
 		}
-		if (cmd->maintenance->kind == CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA &&
+		if (cmd->maintenance->kind ==
+			    CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA &&
 		    (!cmd->maintenance->version || !cmd->maintenance->version[0])) {
 			free(buf);
 			snprintf(err, errlen, "maintenance: UPGRADE_CASSANDRA needs a version");
@@ -597,9 +615,9 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		j->type = cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS	      ? JOB_SET_SEEDS
+		j->type = cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS      ? JOB_SET_SEEDS
 			  : cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_APPLY_CONFIG ? JOB_APPLY_CONFIG
-										      : JOB_ROTATE;
+											      : JOB_ROTATE;
 		return j;
 	}
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_PAUSE_MAINTENANCE:
@@ -609,9 +627,7 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 	case CASSANDRA_AGENT__V1__COMMAND__KIND__NOT_SET:
 		snprintf(err, errlen, "%s: unknown or missing command kind", kind);
 		goto fail;
-	default:
-		snprintf(err, errlen, "%s: not implemented in this version", kind);
-		goto fail;
+	default: snprintf(err, errlen, "%s: not implemented in this version", kind); goto fail;
 	}
 fail:
 	if (j)
@@ -719,7 +735,8 @@ void dispatch_close(struct dispatch *d)
 		return;
 	d->closing = true;
 	/* Jobs whose ACCEPTED record is durable can go now; the others wait for their sync. */
-	DL_FOREACH_SAFE(d->queue, j, tmp) {
+	DL_FOREACH_SAFE(d->queue, j, tmp)
+	{
 		if (j->accepted_durable) {
 			DL_DELETE(d->queue, j);
 			d->n_jobs--;

@@ -26,8 +26,8 @@ struct dispatch_deps {
 	struct command_store *store;
 	struct nodetool_runner *runner;
 	struct health *health;
-	struct snapshots *snapshots; /* TakeSnapshot / ClearSnapshot */
-	struct maintenance *maintenance; /* Maintenance / PauseMaintenance */
+	struct snapshots *snapshots;               /* TakeSnapshot / ClearSnapshot */
+	struct maintenance *maintenance;           /* Maintenance / PauseMaintenance */
 	struct cassandra_config *cassandra_config; /* SetSeeds / ApplyConfig */
 	struct certs_job *certs;                   /* RotateCertificates */
 	const struct agent_config *cfg;
@@ -75,7 +75,7 @@ void dispatch_close(struct dispatch *d);
  * or -EPERM (subcommand not allowed) / -EINVAL (argument refused) with `err` saying why.
  * *long_running is set for repair, cleanup, rebuild and flush.
  */
-int dispatch_check_nodetool(const CassandraAgent__V1__RunNodetool *r, struct health *h, bool *long_running,
-			    char *err, size_t errlen);
+int dispatch_check_nodetool(const CassandraAgent__V1__RunNodetool *r, struct health *h, bool *long_running, char *err,
+			    size_t errlen);
 
 #endif

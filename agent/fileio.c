@@ -57,9 +57,9 @@ static enum fileio_fault fault_get(void)
 		const char *name;
 		enum fileio_fault fault;
 	} names[] = {
-		{ "write", FILEIO_FAULT_WRITE },	{ "short_write", FILEIO_FAULT_SHORT_WRITE },
-		{ "fsync", FILEIO_FAULT_FSYNC },	{ "rename", FILEIO_FAULT_RENAME },
-		{ "fsync_dir", FILEIO_FAULT_FSYNC_DIR }, { "enospc", FILEIO_FAULT_ENOSPC },
+		{"write", FILEIO_FAULT_WRITE},         {"short_write", FILEIO_FAULT_SHORT_WRITE},
+		{"fsync", FILEIO_FAULT_FSYNC},         {"rename", FILEIO_FAULT_RENAME},
+		{"fsync_dir", FILEIO_FAULT_FSYNC_DIR}, {"enospc", FILEIO_FAULT_ENOSPC},
 	};
 	const char *s = getenv("CASSANDRA_AGENT_FAULT");
 
@@ -113,7 +113,8 @@ int fileio_read(const char *path, size_t max, char **out, size_t *len, char *err
 		if (n == cap) {
 			/* the file grew since fstat */
 			if (cap > max) {
-				rc = fileio_fail(err, errlen, -EFBIG, "%s: more than the limit of %zu bytes", path, max);
+				rc = fileio_fail(err, errlen, -EFBIG, "%s: more than the limit of %zu bytes", path,
+						 max);
 				goto fail;
 			}
 			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
@@ -166,8 +167,9 @@ static int write_all(int fd, const char *data, size_t len, enum fileio_fault f, 
 
 		if (f == FILEIO_FAULT_SHORT_WRITE) {
 			if (off > 0 || chunk < 2)
-				return fileio_fail(err, errlen, -EIO, "write %s: short write, %zu of %zu bytes (injected)",
-						   path, off, len);
+				return fileio_fail(err, errlen, -EIO,
+						   "write %s: short write, %zu of %zu bytes (injected)", path, off,
+						   len);
 			chunk /= 2;
 		}
 		n = write(fd, data + off, chunk);
@@ -177,7 +179,8 @@ static int write_all(int fd, const char *data, size_t len, enum fileio_fault f, 
 			return fileio_fail(err, errlen, -errno, "write %s: %s", path, strerror(errno));
 		}
 		if (n == 0)
-			return fileio_fail(err, errlen, -EIO, "write %s: short write, %zu of %zu bytes", path, off, len);
+			return fileio_fail(err, errlen, -EIO, "write %s: short write, %zu of %zu bytes", path, off,
+					   len);
 		off += (size_t)n;
 	}
 	return 0;
@@ -509,7 +512,8 @@ int fileio_replace(const char *path, const void *data, size_t len, mode_t mode_i
 	}
 	if (f == FILEIO_FAULT_RENAME || rename(tmp, target) < 0) {
 		rc = fileio_fail(err, errlen, f == FILEIO_FAULT_RENAME ? -EIO : -errno, "rename %s to %s: %s%s", tmp,
-				 target, strerror(f == FILEIO_FAULT_RENAME ? EIO : errno), injected(f, FILEIO_FAULT_RENAME));
+				 target, strerror(f == FILEIO_FAULT_RENAME ? EIO : errno),
+				 injected(f, FILEIO_FAULT_RENAME));
 		goto fail;
 	}
 	renamed = true;
@@ -535,7 +539,8 @@ fail:
 			renamed = false;
 			fsync_dir(dir, FILEIO_FAULT_NONE, NULL, 0);
 			if (err && n < errlen)
-				snprintf(err + n, errlen - n, "; %s", exists ? "the old file was put back" : "the new file was removed");
+				snprintf(err + n, errlen - n, "; %s",
+					 exists ? "the old file was put back" : "the new file was removed");
 		} else if (err && n < errlen) {
 			snprintf(err + n, errlen - n, "; the new file may stay in place");
 		}

@@ -22,8 +22,8 @@
  * a write that then fails is removed again; `history_keep` 0 keeps every copy; a copy name
  * already taken (two writes in one millisecond) moves on to the next millisecond.
  */
-int fileio_replace(const char *path, const void *data, size_t len, mode_t mode_if_new,
-		   const char *history_dir, unsigned history_keep, char *err, size_t errlen);
+int fileio_replace(const char *path, const void *data, size_t len, mode_t mode_if_new, const char *history_dir,
+		   unsigned history_keep, char *err, size_t errlen);
 
 /*
  * Reads the whole of `path` into a new NUL-terminated buffer (*out, caller frees; *len

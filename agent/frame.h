@@ -7,7 +7,7 @@
 
 #include "cassandra_agent/v1/agent.pb-c.h"
 
-#define FRAME_MAX (4u * 1024u * 1024u) /* largest Envelope accepted or sent, bytes (SPEC section 7) */
+#define FRAME_MAX    (4u * 1024u * 1024u) /* largest Envelope accepted or sent, bytes (SPEC section 7) */
 #define FRAME_HEADER 4u
 
 /*
@@ -19,9 +19,9 @@ int frame_encode(const CassandraAgent__V1__Envelope *env, uint8_t **out, size_t 
 
 /* Reassembles frames from a byte stream. Zero-initialise, feed bytes, take Envelopes. */
 struct frame_decoder {
-	uint8_t *buf;   /* bytes received and not yet consumed (owned) */
+	uint8_t *buf; /* bytes received and not yet consumed (owned) */
 	size_t len, cap;
-	size_t off;     /* start of the unconsumed bytes in buf */
+	size_t off; /* start of the unconsumed bytes in buf */
 };
 
 /* Appends `len` bytes. Returns 0 or -ENOMEM. Memory held is bounded by FRAME_MAX plus one read. */

@@ -15,13 +15,13 @@
 #include "log.h"
 #include "pb_json.h"
 
-#define COND_CODE_MAX 32
+#define COND_CODE_MAX    32
 #define COND_SUBJECT_MAX 160
 #define COND_MESSAGE_MAX 320
 
 typedef CassandraAgent__V1__Severity severity_t;
-#define SEV_INFO CASSANDRA_AGENT__V1__SEVERITY__SEVERITY_INFO
-#define SEV_WARNING CASSANDRA_AGENT__V1__SEVERITY__SEVERITY_WARNING
+#define SEV_INFO     CASSANDRA_AGENT__V1__SEVERITY__SEVERITY_INFO
+#define SEV_WARNING  CASSANDRA_AGENT__V1__SEVERITY__SEVERITY_WARNING
 #define SEV_CRITICAL CASSANDRA_AGENT__V1__SEVERITY__SEVERITY_CRITICAL
 
 struct condition {
@@ -240,10 +240,9 @@ void health_event(struct health *h, const char *kind, const char *subject, const
 }
 
 /* Marks a condition as true now; raises it (with an event) when it was not. */
-static bool cond_assert(struct health *h, const char *code, severity_t sev, const char *subject,
-			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static bool cond_assert(struct health *h, const char *code, severity_t sev, const char *subject,
-			const char *fmt, ...)
+static bool cond_assert(struct health *h, const char *code, severity_t sev, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static bool cond_assert(struct health *h, const char *code, severity_t sev, const char *subject, const char *fmt, ...)
 {
 	struct condition *c = NULL;
 	va_list ap;
@@ -333,7 +332,8 @@ static bool health_evaluate(struct health *h)
 		if (d->err)
 			changed |= cond_assert(h, "DISK_LOW", SEV_WARNING, d->path, "cannot read free space: %s",
 					       strerror(-d->err));
-		else if (d->total_bytes && (double)d->free_bytes * 100.0 / (double)d->total_bytes < HEALTH_DISK_LOW_PERCENT)
+		else if (d->total_bytes &&
+			 (double)d->free_bytes * 100.0 / (double)d->total_bytes < HEALTH_DISK_LOW_PERCENT)
 			changed |= cond_assert(h, "DISK_LOW", SEV_WARNING, d->path, "%.1f%% free (below %.0f%%)",
 					       (double)d->free_bytes * 100.0 / (double)d->total_bytes,
 					       HEALTH_DISK_LOW_PERCENT);
@@ -346,7 +346,8 @@ static bool health_evaluate(struct health *h)
 		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, h->snapshots.last_tag, "%s",
 				       h->snapshots.last_reason);
 	if (h->snapshots.clear_failed[0])
-		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, "clearsnapshot", "%s", h->snapshots.clear_failed);
+		changed |= cond_assert(h, "SNAPSHOT_FAILED", SEV_WARNING, "clearsnapshot", "%s",
+				       h->snapshots.clear_failed);
 
 	for (size_t i = 0; i < h->n_certs; i++) {
 		const struct health_cert *c = &h->certs[i];
@@ -355,15 +356,18 @@ static bool health_evaluate(struct health *h)
 		if (c->days_left > HEALTH_CERT_WARN_DAYS)
 			continue;
 		snprintf(subject, sizeof subject, "%s#%s", c->path, c->serial);
-		changed |= cond_assert(h, "CERT_EXPIRING", c->days_left <= HEALTH_CERT_CRITICAL_DAYS ? SEV_CRITICAL : SEV_WARNING,
-				       subject, "%s %s (%s)", c->subject,
-				       c->days_left < 0 ? "has expired" : "expires soon", c->days_left < 0 ? "expired" : "days left");
+		changed |= cond_assert(h, "CERT_EXPIRING",
+				       c->days_left <= HEALTH_CERT_CRITICAL_DAYS ? SEV_CRITICAL : SEV_WARNING, subject,
+				       "%s %s (%s)", c->subject, c->days_left < 0 ? "has expired" : "expires soon",
+				       c->days_left < 0 ? "expired" : "days left");
 	}
 	if (h->state_dir_error[0])
-		changed |= cond_assert(h, "STATE_DIRECTORY_FAILED", SEV_CRITICAL, h->state_dir, "%s", h->state_dir_error);
+		changed |=
+			cond_assert(h, "STATE_DIRECTORY_FAILED", SEV_CRITICAL, h->state_dir, "%s", h->state_dir_error);
 	if (h->config.drift)
-		changed |= cond_assert(h, "CONFIG_DRIFT", SEV_WARNING, "cassandra.yaml",
-				       "cassandra.yaml was changed outside the agent (sha256 %.12s...)", h->config.sha256);
+		changed |=
+			cond_assert(h, "CONFIG_DRIFT", SEV_WARNING, "cassandra.yaml",
+				    "cassandra.yaml was changed outside the agent (sha256 %.12s...)", h->config.sha256);
 	if (h->config.note[0])
 		changed |= cond_assert(h, "RACKDC_REFUSED", SEV_WARNING, "cassandra-rackdc.properties", "%s",
 				       h->config.note);
@@ -461,8 +465,10 @@ void health_update_status(struct health *h, struct nt_status *st)
 		const struct nt_peer *old = h->ring_known ? find_peer(&h->ring, p->address) : NULL;
 
 		if (old && (old->status != p->status || old->state != p->state)) {
-			health_event(h, p->status == 'U' && old->status != 'U' ? "peer_up"
-					: p->status != 'U' && old->status == 'U' ? "peer_down" : "peer_state",
+			health_event(h,
+				     p->status == 'U' && old->status != 'U'   ? "peer_up"
+				     : p->status != 'U' && old->status == 'U' ? "peer_down"
+									      : "peer_state",
 				     p->address, "%c%c -> %c%c", old->status, old->state, p->status, p->state);
 			changed = true;
 		} else if (!old && h->ring_known) {
@@ -566,7 +572,8 @@ void health_update_certificates(struct health *h, const struct health_cert *cert
 
 void health_update_config(struct health *h, const struct health_config *c)
 {
-	bool changed = !h->config_known || h->config.drift != c->drift || h->config.restart_pending != c->restart_pending;
+	bool changed =
+		!h->config_known || h->config.drift != c->drift || h->config.restart_pending != c->restart_pending;
 
 	h->config = *c;
 	h->config_known = true;
@@ -696,7 +703,7 @@ static void *arena_dup(struct arena *a, const void *init, size_t size)
 
 static CassandraAgent__V1__PeerStatus peer_status(char c)
 {
-	return c == 'U' ? CASSANDRA_AGENT__V1__PEER_STATUS__PEER_STATUS_UP
+	return c == 'U'   ? CASSANDRA_AGENT__V1__PEER_STATUS__PEER_STATUS_UP
 	       : c == 'D' ? CASSANDRA_AGENT__V1__PEER_STATUS__PEER_STATUS_DOWN
 			  : CASSANDRA_AGENT__V1__PEER_STATUS__PEER_STATUS_UNKNOWN;
 }
@@ -777,8 +784,8 @@ static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct a
 	if (!r->certificates)
 		return NULL;
 	for (size_t i = 0; i < h->n_certs; i++) {
-		CassandraAgent__V1__CertificateState *c =
-			ARENA_NEW(a, CassandraAgent__V1__CertificateState, CASSANDRA_AGENT__V1__CERTIFICATE_STATE__INIT);
+		CassandraAgent__V1__CertificateState *c = ARENA_NEW(a, CassandraAgent__V1__CertificateState,
+								    CASSANDRA_AGENT__V1__CERTIFICATE_STATE__INIT);
 
 		if (!c)
 			return NULL;
@@ -886,8 +893,7 @@ static CassandraAgent__V1__HealthReport *build_report(struct health *h, struct a
 	return r;
 }
 
-int health_with_report(struct health *h, void (*fn)(void *data, const CassandraAgent__V1__HealthReport *r),
-		       void *data)
+int health_with_report(struct health *h, void (*fn)(void *data, const CassandraAgent__V1__HealthReport *r), void *data)
 {
 	struct arena a = {0};
 	CassandraAgent__V1__HealthReport *r = build_report(h, &a);
@@ -993,7 +999,7 @@ const char *health_status_line(struct health *h)
 		up += h->ring.peers[i].status == 'U';
 	snprintf(h->status_line, sizeof h->status_line, "%s%c%c, unit %s, ring %zu/%zu up, %zu condition%s",
 		 self ? "" : "self ", self ? self->status : '?', self ? self->state : '?',
-		 h->unit_known ? (h->unit_err ? "unknown" : h->unit_state) : "unknown", up, h->ring.n_peers,
-		 h->n_conds, h->n_conds == 1 ? "" : "s");
+		 h->unit_known ? (h->unit_err ? "unknown" : h->unit_state) : "unknown", up, h->ring.n_peers, h->n_conds,
+		 h->n_conds == 1 ? "" : "s");
 	return h->status_line;
 }

@@ -11,8 +11,8 @@
 #include "host.h"
 #include "nodetool_parse.h"
 
-#define HEALTH_EVENTS_MAX 200          /* events kept for `cassandra-agentctl events` */
-#define HEALTH_DISK_LOW_PERCENT 15.0   /* DISK_LOW below this share of free space */
+#define HEALTH_EVENTS_MAX       200  /* events kept for `cassandra-agentctl events` */
+#define HEALTH_DISK_LOW_PERCENT 15.0 /* DISK_LOW below this share of free space */
 
 struct health;
 
@@ -40,8 +40,7 @@ int health_apply_config(struct health *h, const struct agent_config *cfg);
 void health_update_unit(struct health *h, int err, const char *errmsg, const char *active_state);
 void health_update_cql(struct health *h, int err, const char *errmsg, double latency_ms);
 void health_update_host(struct health *h, const struct host_sample *s);
-void health_update_disk(struct health *h, const char *path, int err, uint64_t total_bytes,
-			uint64_t free_bytes);
+void health_update_disk(struct health *h, const char *path, int err, uint64_t total_bytes, uint64_t free_bytes);
 /* Takes ownership of st->peers (st is zeroed). */
 void health_update_status(struct health *h, struct nt_status *st);
 void health_update_info(struct health *h, const struct nt_info *info);
@@ -69,13 +68,13 @@ void health_update_controller(struct health *h, const struct health_controller *
 struct health_snapshots {
 	char last_tag[80];
 	int64_t last_attempt_unix_ms;
-	char last_result[16];       /* "ok", "failed", "skipped", or "" before the first attempt */
+	char last_result[16]; /* "ok", "failed", "skipped", or "" before the first attempt */
 	char last_reason[320];
 	int64_t last_success_unix_ms;
-	uint32_t count;             /* agent-made snapshots listed */
-	uint64_t total_bytes;       /* their true size */
+	uint32_t count;       /* agent-made snapshots listed */
+	uint64_t total_bytes; /* their true size */
 	int64_t next_slot_unix_ms;
-	char clear_failed[320];     /* the last clearsnapshot failure, "" when the last pruning went well */
+	char clear_failed[320]; /* the last clearsnapshot failure, "" when the last pruning went well */
 };
 
 /* Records the snapshot job's state; a failed attempt raises SNAPSHOT_FAILED until one succeeds. */
@@ -94,19 +93,19 @@ bool health_cassandra_running(const struct health *h);
 /* cassandra.yaml as the config job sees it (SPEC section 7, ConfigState). */
 struct health_config {
 	char sha256[65];
-	bool drift;                 /* raises CONFIG_DRIFT */
+	bool drift; /* raises CONFIG_DRIFT */
 	bool restart_pending;
 	size_t n_pending_settings;
 	char pending_settings[HEALTH_CONFIG_LIST_MAX][128];
 	size_t n_seeds;
 	char seeds[HEALTH_CONFIG_LIST_MAX][128];
-	char note[256];             /* a refused rackdc change, or "" */
+	char note[256]; /* a refused rackdc change, or "" */
 };
 
 void health_update_config(struct health *h, const struct health_config *c);
 
-#define HEALTH_CERTS_MAX 64
-#define HEALTH_CERT_WARN_DAYS 30     /* CERT_EXPIRING warning */
+#define HEALTH_CERTS_MAX          64
+#define HEALTH_CERT_WARN_DAYS     30 /* CERT_EXPIRING warning */
 #define HEALTH_CERT_CRITICAL_DAYS 7  /* CERT_EXPIRING critical */
 
 /* One certificate in use (SPEC section 7, CertificateState). */
@@ -115,8 +114,8 @@ struct health_cert {
 	char subject[256];
 	char issuer[256];
 	char serial[80];
-	int64_t not_after_unix;      /* seconds */
-	int32_t days_left;           /* negative once expired */
+	int64_t not_after_unix; /* seconds */
+	int32_t days_left;      /* negative once expired */
 };
 
 /* Replaces the list of certificates in use (`n` of them, at most HEALTH_CERTS_MAX kept);
@@ -168,8 +167,7 @@ const char *health_status_line(struct health *h);
 
 /* Builds the current HealthReport (its memory lives until `fn` returns) and calls `fn`.
  * Returns 0 or -ENOMEM (then `fn` is not called). */
-int health_with_report(struct health *h, void (*fn)(void *data, const CassandraAgent__V1__HealthReport *r),
-		       void *data);
+int health_with_report(struct health *h, void (*fn)(void *data, const CassandraAgent__V1__HealthReport *r), void *data);
 
 /* The number of conditions raised now (for tests and STATUS=). */
 size_t health_condition_count(const struct health *h);

@@ -13,8 +13,8 @@
 
 #include "log.h"
 
-#define HOST_STAT_READ_MAX 8192     /* the "cpu " line is the first line of /proc/stat */
-#define HOST_SMALL_READ_MAX 16384   /* /proc/loadavg, /proc/meminfo */
+#define HOST_STAT_READ_MAX  8192  /* the "cpu " line is the first line of /proc/stat */
+#define HOST_SMALL_READ_MAX 16384 /* /proc/loadavg, /proc/meminfo */
 
 static bool host_is_blank(char c)
 {
@@ -71,7 +71,7 @@ int host_parse_proc_stat(const char *buf, size_t len, struct host_cpu *out)
 		return -EINVAL;
 	end = buf + len;
 	while (host_next_line(&p, end, &line, &eol)) {
-		uint64_t f[8] = { 0 };
+		uint64_t f[8] = {0};
 		const char *q;
 		size_t n = 0;
 
@@ -167,9 +167,9 @@ static int host_meminfo_field(const char *line, const char *eol, const char *key
 
 int host_parse_meminfo(const char *buf, size_t len, uint64_t *total_bytes, uint64_t *available_bytes)
 {
-	static const char *const keys[] = { "MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached" };
-	uint64_t val[5] = { 0 };
-	bool seen[5] = { false };
+	static const char *const keys[] = {"MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached"};
+	uint64_t val[5] = {0};
+	bool seen[5] = {false};
 	const char *p, *end, *line, *eol;
 
 	if (!buf || !total_bytes || !available_bytes)

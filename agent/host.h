@@ -8,15 +8,15 @@
 /* Aggregate CPU counters in jiffies from the "cpu " line of /proc/stat. The caller keeps
  * one between host_sample_read() calls; zero-initialise it before the first call. */
 struct host_cpu {
-	uint64_t busy;   /* total - (idle + iowait) */
-	uint64_t total;  /* user+nice+system+idle+iowait+irq+softirq+steal (guest is already in user/nice) */
+	uint64_t busy;  /* total - (idle + iowait) */
+	uint64_t total; /* user+nice+system+idle+iowait+irq+softirq+steal (guest is already in user/nice) */
 };
 
 /* One host sample. */
 struct host_sample {
-	double cpu_percent;              /* 0..100, busy share of all CPUs over the interval since the previous sample */
-	double load1;                    /* 1-minute load average */
-	uint64_t memory_total_bytes;     /* MemTotal */
+	double cpu_percent;          /* 0..100, busy share of all CPUs over the interval since the previous sample */
+	double load1;                /* 1-minute load average */
+	uint64_t memory_total_bytes; /* MemTotal */
 	uint64_t memory_available_bytes; /* MemAvailable (or MemFree+Buffers+Cached on kernels without it) */
 };
 

@@ -18,7 +18,9 @@ void log_init(bool journal, int min_prio)
 static const char *log_level_name(int prio)
 {
 	switch (prio) {
-	case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: return "CRIT";
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT: return "CRIT";
 	case LOG_ERR: return "ERROR";
 	case LOG_WARNING: return "WARN";
 	case LOG_NOTICE: return "NOTICE";

@@ -15,10 +15,10 @@ void log_init(bool journal, int min_prio);
 void log_fields(int prio, const char *module, const char *const *fields, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-#define log_err(mod, ...) log_fields(LOG_ERR, (mod), NULL, __VA_ARGS__)
-#define log_warnx(mod, ...) log_fields(LOG_WARNING, (mod), NULL, __VA_ARGS__)
+#define log_err(mod, ...)    log_fields(LOG_ERR, (mod), NULL, __VA_ARGS__)
+#define log_warnx(mod, ...)  log_fields(LOG_WARNING, (mod), NULL, __VA_ARGS__)
 #define log_notice(mod, ...) log_fields(LOG_NOTICE, (mod), NULL, __VA_ARGS__)
-#define log_info(mod, ...) log_fields(LOG_INFO, (mod), NULL, __VA_ARGS__)
-#define log_debug(mod, ...) log_fields(LOG_DEBUG, (mod), NULL, __VA_ARGS__)
+#define log_info(mod, ...)   log_fields(LOG_INFO, (mod), NULL, __VA_ARGS__)
+#define log_debug(mod, ...)  log_fields(LOG_DEBUG, (mod), NULL, __VA_ARGS__)
 
 #endif

@@ -37,20 +37,31 @@
 #include "persist.h"
 #include "systemd.h"
 
-#define DRAIN_TIMEOUT_MS (15ULL * 60 * 1000)
-#define UNIT_TIMEOUT_MS (5ULL * 60 * 1000)
-#define PATCH_TIMEOUT_MS (60ULL * 60 * 1000)
+#define DRAIN_TIMEOUT_MS  (15ULL * 60 * 1000)
+#define UNIT_TIMEOUT_MS   (5ULL * 60 * 1000)
+#define PATCH_TIMEOUT_MS  (60ULL * 60 * 1000)
 #define REQUEST_RESEND_MS 5000
 
 #define KIND(x) CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_##x
 
 enum phase {
-	PH_IDLE, PH_BLOCKED, PH_REQUESTED, PH_GRANTED, PH_DRAINING, PH_STOPPED, PH_PATCHING,
-	PH_REBOOTING, PH_STARTING, PH_RECOVERING, PH_RELEASED, PH_STUCK, PH_COUNT
+	PH_IDLE,
+	PH_BLOCKED,
+	PH_REQUESTED,
+	PH_GRANTED,
+	PH_DRAINING,
+	PH_STOPPED,
+	PH_PATCHING,
+	PH_REBOOTING,
+	PH_STARTING,
+	PH_RECOVERING,
+	PH_RELEASED,
+	PH_STUCK,
+	PH_COUNT
 };
 static const char *const phase_name[PH_COUNT] = {
-	"IDLE", "BLOCKED", "REQUESTED", "GRANTED", "DRAINING", "STOPPED", "PATCHING",
-	"REBOOTING", "STARTING", "RECOVERING", "RELEASED", "STUCK",
+	"IDLE",     "BLOCKED",   "REQUESTED", "GRANTED",    "DRAINING", "STOPPED",
+	"PATCHING", "REBOOTING", "STARTING",  "RECOVERING", "RELEASED", "STUCK",
 };
 
 /* The transitions the machine may take; set_phase() refuses any other (a programmer error). */
@@ -81,9 +92,9 @@ struct maintenance {
 	struct nodetool_runner *patch_runner; /* the patch command under way, or NULL */
 	uv_timer_t tick;
 	int handles_open;
-	int pending;                 /* calls outstanding */
+	int pending; /* calls outstanding */
 	bool closing;
-	bool busy;                   /* a step's call is in flight */
+	bool busy; /* a step's call is in flight */
 	bool session;
 	bool paused;
 
@@ -102,7 +113,7 @@ struct maintenance {
 	char detail[320];
 	bool release_pending, release_success;
 	char version_before[32];
-	bool patch_failed;           /* the patch failed: recover Cassandra, then STUCK */
+	bool patch_failed; /* the patch failed: recover Cassandra, then STUCK */
 
 	/* a queued controller request */
 	bool queued;
@@ -124,7 +135,7 @@ struct maintenance {
 	bool have_ring, have_cluster;
 	int check_stage;
 	bool check_window;
-	bool checked;                /* m->blockers holds a fresh result for step() */
+	bool checked; /* m->blockers holds a fresh result for step() */
 	/* recovery */
 	struct nt_info info;
 	bool info_ok, unit_ok, cql_ok, self_un, version_ok;
@@ -259,8 +270,8 @@ static void set_phase(struct maintenance *m, enum phase p, const char *fmt, ...)
 		return;
 	}
 	if (p != m->phase)
-		log_notice("maintenance", "%s -> %s%s%s", phase_name[m->phase], phase_name[p], m->lease_id[0] ? " lease " : "",
-			   m->lease_id);
+		log_notice("maintenance", "%s -> %s%s%s", phase_name[m->phase], phase_name[p],
+			   m->lease_id[0] ? " lease " : "", m->lease_id);
 	m->phase = p;
 	m->phase_since = now_ms();
 	va_start(ap, fmt);
@@ -408,7 +419,8 @@ static void check_cb(void *data, const struct nodetool_result *res)
 		switch (m->check_stage) {
 		case 0:
 			nt_describecluster_free(&m->cluster);
-			m->have_cluster = nt_parse_describecluster(res->out, res->out_len, &m->cluster, err, sizeof err) == 0;
+			m->have_cluster =
+				nt_parse_describecluster(res->out, res->out_len, &m->cluster, err, sizeof err) == 0;
 			break;
 		case 1:
 			free(m->netstats);
@@ -543,9 +555,10 @@ static void patch_cb(void *data, const struct nodetool_result *res);
 /* The command of PATCHING as an argv ({version} replaced), or NULL when there is none. */
 static char **patch_argv(struct maintenance *m)
 {
-	const struct config_strv *cmd = m->kind == KIND(UPGRADE_CASSANDRA) ? &m->cfg->maintenance.cassandra_upgrade_command
-					: m->kind == KIND(PATCH_OS)            ? &m->cfg->maintenance.patch_command
-									       : NULL;
+	const struct config_strv *cmd = m->kind == KIND(UPGRADE_CASSANDRA)
+						? &m->cfg->maintenance.cassandra_upgrade_command
+					: m->kind == KIND(PATCH_OS) ? &m->cfg->maintenance.patch_command
+								    : NULL;
 	char **v;
 
 	if (!cmd || cmd->n == 0)
@@ -704,12 +717,12 @@ static void recover_cql_cb(void *data, int err, const char *errmsg, double laten
 static void recover_evaluate(struct maintenance *m)
 {
 	int64_t now = now_ms();
-	const char *why = !m->unit_ok ? "unit not active"
+	const char *why = !m->unit_ok   ? "unit not active"
 			  : !m->info_ok ? "gossip or native transport not running"
 			  : !m->self_un ? "this node is not UN"
-			  : !m->cql_ok ? "CQL probe fails"
+			  : !m->cql_ok  ? "CQL probe fails"
 			  : (m->kind == KIND(UPGRADE_CASSANDRA) && !m->version_ok) ? m->recover_why
-			  : NULL;
+										   : NULL;
 
 	m->busy = false;
 	if (why) {
@@ -773,8 +786,7 @@ static void recover_next(struct maintenance *m, int stage)
 			recover_cql_cb(m, -EIO, "", 0);
 		}
 		return;
-	default:
-		recover_evaluate(m);
+	default: recover_evaluate(m);
 	}
 }
 
@@ -951,8 +963,7 @@ static void step(struct maintenance *m)
 			send_release(m);
 		return;
 	case PH_STUCK:
-	case PH_COUNT:
-		return;
+	case PH_COUNT: return;
 	}
 }
 
@@ -963,8 +974,8 @@ static void tick_cb(uv_timer_t *t)
 
 /* ---- public ------------------------------------------------------------------------------- */
 
-int maintenance_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h,
-		      struct nodetool_runner *runner, const struct maintenance_outbox *outbox, struct maintenance **out)
+int maintenance_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct nodetool_runner *runner,
+		      const struct maintenance_outbox *outbox, struct maintenance **out)
 {
 	struct maintenance *m = calloc(1, sizeof *m);
 
@@ -1019,7 +1030,8 @@ int maintenance_request(struct maintenance *m, CassandraAgent__V1__MaintenanceKi
 	snprintf(m->q_version, sizeof m->q_version, "%s", version ? version : "");
 	m->q_minor = allow_minor;
 	m->q_major = allow_major;
-	snprintf(m->q_reason, sizeof m->q_reason, "%s", reason && reason[0] ? reason : "controller Maintenance command");
+	snprintf(m->q_reason, sizeof m->q_reason, "%s",
+		 reason && reason[0] ? reason : "controller Maintenance command");
 	step(m);
 	return 0;
 }

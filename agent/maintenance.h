@@ -28,8 +28,8 @@ struct maintenance_outbox {
  * (a reboot is recognised by a changed boot id; a reboot is never asked for twice for the
  * same lease). `cfg`, `h` and `runner` are borrowed. Returns 0 or -ENOMEM.
  */
-int maintenance_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h,
-		      struct nodetool_runner *runner, const struct maintenance_outbox *outbox, struct maintenance **out);
+int maintenance_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct nodetool_runner *runner,
+		      const struct maintenance_outbox *outbox, struct maintenance **out);
 
 void maintenance_apply_config(struct maintenance *m, const struct agent_config *cfg);
 

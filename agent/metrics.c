@@ -415,8 +415,9 @@ static void metrics_render_conditions(struct metrics_render_ctx *x, const Cassan
 		const CassandraAgent__V1__Condition *c = r->conditions[i];
 
 		if (c)
-			metrics_sample(x, metrics_u64(1), "code", metrics_str(c->code), "subject", metrics_str(c->subject),
-				       "severity", metrics_severity_name(c->severity), (const char *)NULL);
+			metrics_sample(x, metrics_u64(1), "code", metrics_str(c->code), "subject",
+				       metrics_str(c->subject), "severity", metrics_severity_name(c->severity),
+				       (const char *)NULL);
 	}
 	metrics_family_end(x);
 }
@@ -574,8 +575,7 @@ static void metrics_render_counters(struct metrics_render_ctx *x, const struct m
 		       "Controller sessions re-established after a loss.", metrics_u64(c->controller_reconnects_total));
 }
 
-int metrics_render(const CassandraAgent__V1__HealthReport *r, const struct metrics_counters *c, char **out,
-		   size_t *len)
+int metrics_render(const CassandraAgent__V1__HealthReport *r, const struct metrics_counters *c, char **out, size_t *len)
 {
 	struct metrics_render_ctx x = {0};
 

@@ -25,11 +25,11 @@ struct metrics_counters {
 	 * COMMAND_STATUS_SUCCEEDED] counts commands that succeeded, and so on. Slot 0
 	 * (UNSPECIFIED) is ignored. Rendered as cassandra_agent_commands_total{status="succeeded"}. */
 	uint64_t commands_total[METRICS_COMMAND_STATUSES];
-	uint64_t nodetool_calls_total;          /* nodetool processes started */
-	uint64_t nodetool_failures_total;       /* of those: non-zero exit, timeout, output cap, spawn error */
-	double nodetool_last_duration_seconds;  /* wall time of the last finished call; only rendered
-						   when nodetool_calls_total > 0 */
-	uint64_t controller_reconnects_total;   /* controller sessions re-established after a loss */
+	uint64_t nodetool_calls_total;         /* nodetool processes started */
+	uint64_t nodetool_failures_total;      /* of those: non-zero exit, timeout, output cap, spawn error */
+	double nodetool_last_duration_seconds; /* wall time of the last finished call; only rendered
+						  when nodetool_calls_total > 0 */
+	uint64_t controller_reconnects_total;  /* controller sessions re-established after a loss */
 };
 
 /*

@@ -14,11 +14,11 @@
 
 struct nodetool_runner {
 	uv_loop_t *loop;
-	char **prefix;        /* NULL-terminated, owned */
+	char **prefix; /* NULL-terminated, owned */
 	size_t n_prefix;
 	struct nodetool_op *ops; /* calls under way, linked through op->next */
 	size_t n_ops;
-	bool closing;   /* no new calls; freed once n_ops is 0 */
+	bool closing; /* no new calls; freed once n_ops is 0 */
 	uint64_t calls, failures, last_ms;
 };
 
@@ -42,7 +42,7 @@ struct nodetool_op {
 	int spawn_err;
 	nodetool_cb cb;
 	void *data;
-	char *subcommand;     /* for log lines */
+	char *subcommand; /* for log lines */
 };
 
 static void free_strv(char **v)
@@ -322,8 +322,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	op_maybe_close(op, false);
 }
 
-int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms,
-		 nodetool_cb cb, void *data, struct nodetool_op **op_out)
+int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms, nodetool_cb cb, void *data,
+		 struct nodetool_op **op_out)
 {
 	return nodetool_run_capped(r, args, timeout_ms, NODETOOL_OUTPUT_MAX, cb, data, op_out);
 }

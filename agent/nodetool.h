@@ -12,17 +12,17 @@
 
 /* What one call produced. Valid only during the callback; copy what you keep. */
 struct nodetool_result {
-	int err;               /* 0: exited 0; -ETIMEDOUT: killed at the timeout; -ECANCELED:
-				  cancelled; -ECHILD: exited non-zero or by a signal; other
-				  negative errno: could not be spawned */
-	int exit_status;       /* exit code when the child exited */
-	int term_signal;       /* signal that ended it, or 0 */
-	const char *out;       /* stdout, NUL-terminated, at most the call's cap (NODETOOL_OUTPUT_MAX) */
+	int err;         /* 0: exited 0; -ETIMEDOUT: killed at the timeout; -ECANCELED:
+			    cancelled; -ECHILD: exited non-zero or by a signal; other
+			    negative errno: could not be spawned */
+	int exit_status; /* exit code when the child exited */
+	int term_signal; /* signal that ended it, or 0 */
+	const char *out; /* stdout, NUL-terminated, at most the call's cap (NODETOOL_OUTPUT_MAX) */
 	size_t out_len;
-	bool out_truncated;    /* stdout was longer than the cap */
-	const char *errtext;   /* one line saying what went wrong ("" on success): stderr's
-				  first line or the spawn/timeout reason */
-	uint64_t duration_ms;  /* wall time from spawn to exit */
+	bool out_truncated;   /* stdout was longer than the cap */
+	const char *errtext;  /* one line saying what went wrong ("" on success): stderr's
+				 first line or the spawn/timeout reason */
+	uint64_t duration_ms; /* wall time from spawn to exit */
 };
 
 typedef void (*nodetool_cb)(void *data, const struct nodetool_result *res);
@@ -48,8 +48,8 @@ int nodetool_runner_set_prefix(struct nodetool_runner *r, const char *const *arg
  * nothing was started (then `cb` does not fire). *op_out (may be NULL) gets a handle
  * valid until the callback fires.
  */
-int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms,
-		 nodetool_cb cb, void *data, struct nodetool_op **op_out);
+int nodetool_run(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms, nodetool_cb cb, void *data,
+		 struct nodetool_op **op_out);
 
 /* The same with another stdout cap (`out_max` bytes, e.g. for a 10 000-row listsnapshots). */
 int nodetool_run_capped(struct nodetool_runner *r, const char *const *args, uint64_t timeout_ms, size_t out_max,

@@ -1,4 +1,5 @@
-/* nodetool_parse: pure parsers for the stdout of nodetool status, info, version, describecluster, statusbinary and listsnapshots. */
+/* nodetool_parse: pure parsers for the stdout of nodetool status, info, version, describecluster, statusbinary and
+ * listsnapshots. */
 #include "nodetool_parse.h"
 
 #include <errno.h>
@@ -101,7 +102,7 @@ static struct nt_str nt_trim(struct nt_str s)
 /* Returns the bytes of s from offset `from` on (empty when from is past the end). */
 static struct nt_str nt_tail(struct nt_str s, size_t from)
 {
-	return from < s.n ? (struct nt_str){ s.p + from, s.n - from } : (struct nt_str){ s.p, 0 };
+	return from < s.n ? (struct nt_str){s.p + from, s.n - from} : (struct nt_str){s.p, 0};
 }
 
 /* Returns the rest of `line` starting at token `t` (which must point into line). */
@@ -153,7 +154,7 @@ static size_t nt_split(struct nt_str s, struct nt_str *tok, size_t max)
 		while (i < s.n && !nt_isspace(s.p[i]))
 			i++;
 		if (n < max)
-			tok[n] = (struct nt_str){ s.p + b, i - b };
+			tok[n] = (struct nt_str){s.p + b, i - b};
 		n++;
 	}
 }
@@ -165,7 +166,7 @@ static bool nt_kv(struct nt_str line, struct nt_str *key, struct nt_str *val)
 
 	if (!c)
 		return false;
-	*key = nt_trim((struct nt_str){ line.p, (size_t)(c - line.p) });
+	*key = nt_trim((struct nt_str){line.p, (size_t)(c - line.p)});
 	*val = nt_trim(nt_tail(line, (size_t)(c - line.p) + 1));
 	return true;
 }
@@ -319,9 +320,8 @@ int nt_parse_size(const char *s, size_t len, uint64_t *bytes)
 		const char *unit;
 		unsigned shift;
 	} units[] = {
-		{ "bytes", 0 }, { "byte", 0 }, { "B", 0 }, { "KiB", 10 }, { "KB", 10 }, { "MiB", 20 },
-		{ "MB", 20 }, { "GiB", 30 }, { "GB", 30 }, { "TiB", 40 }, { "TB", 40 }, { "PiB", 50 },
-		{ "PB", 50 }, { "EiB", 60 }, { "EB", 60 },
+		{"bytes", 0}, {"byte", 0}, {"B", 0},   {"KiB", 10}, {"KB", 10}, {"MiB", 20}, {"MB", 20}, {"GiB", 30},
+		{"GB", 30},   {"TiB", 40}, {"TB", 40}, {"PiB", 50}, {"PB", 50}, {"EiB", 60}, {"EB", 60},
 	};
 	struct nt_str v, unit;
 	uint64_t whole = 0, frac = 0, fscale = 1, mult, part;
@@ -329,7 +329,7 @@ int nt_parse_size(const char *s, size_t len, uint64_t *bytes)
 
 	if (!bytes || (!s && len))
 		return -EINVAL;
-	v = nt_trim((struct nt_str){ s, len });
+	v = nt_trim((struct nt_str){s, len});
 	for (; i < v.n && nt_isdigit(v.p[i]); i++, digits++) {
 		unsigned d = (unsigned)(v.p[i] - '0');
 
@@ -423,7 +423,7 @@ static bool nt_is_state_code(struct nt_str t)
  */
 static int nt_parse_peer(struct nt_str line, const char *dc, struct nt_peer *p)
 {
-	struct nt_str tok[NT_MAX_TOKS], rack = { line.p, 0 };
+	struct nt_str tok[NT_MAX_TOKS], rack = {line.p, 0};
 	size_t n = nt_split(line, tok, NT_MAX_TOKS), i = 2;
 	bool token_column = false;
 
@@ -461,7 +461,7 @@ static int nt_parse_peer(struct nt_str line, const char *dc, struct nt_peer *p)
 
 int nt_parse_status(const char *buf, size_t len, struct nt_status *out, char *err, size_t errlen)
 {
-	struct nt_lines it = { buf, len, 0 };
+	struct nt_lines it = {buf, len, 0};
 	struct nt_str line, first;
 	char dc[NT_NAME_MAX] = "";
 	size_t cap = 0, n_dcs = 0;
@@ -510,8 +510,8 @@ int nt_parse_status(const char *buf, size_t len, struct nt_status *out, char *er
 		}
 	}
 	if (!n_dcs) {
-		rc = nt_fail(-EINVAL, err, errlen, it.no, it.no ? "no \"Datacenter:\" header: not nodetool status output"
-								: "empty input");
+		rc = nt_fail(-EINVAL, err, errlen, it.no,
+			     it.no ? "no \"Datacenter:\" header: not nodetool status output" : "empty input");
 		goto fail;
 	}
 	return 0;
@@ -531,7 +531,17 @@ void nt_status_free(struct nt_status *st)
 /* --- info --- */
 
 /* How the value of a known `nodetool info` key is parsed. */
-enum nt_kind { NT_K_HOST_ID, NT_K_BOOL, NT_K_SIZE, NT_K_I64, NT_K_U64, NT_K_DOUBLE, NT_K_PERCENT, NT_K_NAME, NT_K_HEAP };
+enum nt_kind {
+	NT_K_HOST_ID,
+	NT_K_BOOL,
+	NT_K_SIZE,
+	NT_K_I64,
+	NT_K_U64,
+	NT_K_DOUBLE,
+	NT_K_PERCENT,
+	NT_K_NAME,
+	NT_K_HEAP
+};
 
 #define NT_INFO_FIELD(m) offsetof(struct nt_info, m), sizeof(((struct nt_info *)0)->m)
 
@@ -545,19 +555,19 @@ static const struct {
 	enum nt_kind kind;
 	size_t off, size;
 } nt_info_keys[] = {
-	{ "ID", NT_K_HOST_ID, NT_INFO_FIELD(host_id) },
-	{ "Gossip active", NT_K_BOOL, NT_INFO_FIELD(gossip_active) },
-	{ "Native Transport active", NT_K_BOOL, NT_INFO_FIELD(native_transport_active) },
-	{ "Load", NT_K_SIZE, NT_INFO_FIELD(load_bytes) },
-	{ "Generation No", NT_K_I64, NT_INFO_FIELD(generation) },
-	{ "Uptime (seconds)", NT_K_I64, NT_INFO_FIELD(uptime_seconds) },
-	{ "Heap Memory (MB)", NT_K_HEAP, NT_INFO_FIELD(heap_used_mb) },
-	{ "Off Heap Memory (MB)", NT_K_DOUBLE, NT_INFO_FIELD(off_heap_mb) },
-	{ "Data Center", NT_K_NAME, NT_INFO_FIELD(datacenter) },
-	{ "Rack", NT_K_NAME, NT_INFO_FIELD(rack) },
-	{ "Exceptions", NT_K_U64, NT_INFO_FIELD(exceptions) },
-	{ "Percent Repaired", NT_K_PERCENT, NT_INFO_FIELD(percent_repaired) },
-	{ "Bootstrap state", NT_K_NAME, NT_INFO_FIELD(bootstrap_state) },
+	{"ID", NT_K_HOST_ID, NT_INFO_FIELD(host_id)},
+	{"Gossip active", NT_K_BOOL, NT_INFO_FIELD(gossip_active)},
+	{"Native Transport active", NT_K_BOOL, NT_INFO_FIELD(native_transport_active)},
+	{"Load", NT_K_SIZE, NT_INFO_FIELD(load_bytes)},
+	{"Generation No", NT_K_I64, NT_INFO_FIELD(generation)},
+	{"Uptime (seconds)", NT_K_I64, NT_INFO_FIELD(uptime_seconds)},
+	{"Heap Memory (MB)", NT_K_HEAP, NT_INFO_FIELD(heap_used_mb)},
+	{"Off Heap Memory (MB)", NT_K_DOUBLE, NT_INFO_FIELD(off_heap_mb)},
+	{"Data Center", NT_K_NAME, NT_INFO_FIELD(datacenter)},
+	{"Rack", NT_K_NAME, NT_INFO_FIELD(rack)},
+	{"Exceptions", NT_K_U64, NT_INFO_FIELD(exceptions)},
+	{"Percent Repaired", NT_K_PERCENT, NT_INFO_FIELD(percent_repaired)},
+	{"Bootstrap state", NT_K_NAME, NT_INFO_FIELD(bootstrap_state)},
 };
 
 /* Stores one "key : value" of nodetool info into the field described by nt_info_keys[k]. */
@@ -571,28 +581,21 @@ static int nt_info_value(struct nt_info *out, size_t k, struct nt_str v)
 	if (nt_prefix(v, "N/A"))
 		return 0;
 	switch (nt_info_keys[k].kind) {
-	case NT_K_HOST_ID:
-		return nt_host_id(f, v);
-	case NT_K_BOOL:
-		return nt_bool(v, (bool *)(void *)f);
-	case NT_K_SIZE:
-		return nt_parse_size(v.p, v.n, (uint64_t *)(void *)f);
-	case NT_K_I64:
-		return nt_i64(v, (int64_t *)(void *)f);
-	case NT_K_U64:
-		return nt_u64(v, (uint64_t *)(void *)f);
-	case NT_K_DOUBLE:
-		return nt_double(v, (double *)(void *)f);
+	case NT_K_HOST_ID: return nt_host_id(f, v);
+	case NT_K_BOOL: return nt_bool(v, (bool *)(void *)f);
+	case NT_K_SIZE: return nt_parse_size(v.p, v.n, (uint64_t *)(void *)f);
+	case NT_K_I64: return nt_i64(v, (int64_t *)(void *)f);
+	case NT_K_U64: return nt_u64(v, (uint64_t *)(void *)f);
+	case NT_K_DOUBLE: return nt_double(v, (double *)(void *)f);
 	case NT_K_PERCENT:
 		if (nt_percent(v, &d))
 			return -EINVAL;
 		*(double *)(void *)f = d;
 		return 0;
-	case NT_K_NAME:
-		return nt_copy(f, nt_info_keys[k].size, v, true);
+	case NT_K_NAME: return nt_copy(f, nt_info_keys[k].size, v, true);
 	case NT_K_HEAP:
 		slash = nt_find(v, "/");
-		if (slash == SIZE_MAX || nt_double(nt_trim((struct nt_str){ v.p, slash }), &out->heap_used_mb) ||
+		if (slash == SIZE_MAX || nt_double(nt_trim((struct nt_str){v.p, slash}), &out->heap_used_mb) ||
 		    nt_double(nt_trim(nt_tail(v, slash + 1)), &out->heap_max_mb))
 			return -EINVAL;
 		return 0;
@@ -602,7 +605,7 @@ static int nt_info_value(struct nt_info *out, size_t k, struct nt_str v)
 
 int nt_parse_info(const char *buf, size_t len, struct nt_info *out, char *err, size_t errlen)
 {
-	struct nt_lines it = { buf, len, 0 };
+	struct nt_lines it = {buf, len, 0};
 	struct nt_str line, key, val;
 	bool have_id = false, have_active = false;
 
@@ -620,7 +623,8 @@ int nt_parse_info(const char *buf, size_t len, struct nt_info *out, char *err, s
 				continue;
 			if (nt_info_value(out, k, val)) {
 				memset(out, 0, sizeof(*out));
-				return nt_fail(-EINVAL, err, errlen, it.no, "bad value for \"%s\"", nt_info_keys[k].key);
+				return nt_fail(-EINVAL, err, errlen, it.no, "bad value for \"%s\"",
+					       nt_info_keys[k].key);
 			}
 			have_id |= k == 0;
 			have_active |= k == 1 || k == 2;
@@ -629,8 +633,9 @@ int nt_parse_info(const char *buf, size_t len, struct nt_info *out, char *err, s
 	}
 	if (!have_id || !have_active) {
 		memset(out, 0, sizeof(*out));
-		return nt_fail(-EINVAL, err, errlen, it.no, it.no ? "no \"ID\" and \"Gossip active\" lines: not nodetool info output"
-								  : "empty input");
+		return nt_fail(-EINVAL, err, errlen, it.no,
+			       it.no ? "no \"ID\" and \"Gossip active\" lines: not nodetool info output"
+				     : "empty input");
 	}
 	return 0;
 }
@@ -645,7 +650,7 @@ static int nt_int_at(struct nt_str s, size_t *i, int *v)
 
 	while (*i < s.n && nt_isdigit(s.p[*i]))
 		(*i)++;
-	if (nt_u32((struct nt_str){ s.p + b, *i - b }, &x) || x > INT_MAX)
+	if (nt_u32((struct nt_str){s.p + b, *i - b}, &x) || x > INT_MAX)
 		return -EINVAL;
 	*v = (int)x;
 	return 0;
@@ -669,7 +674,7 @@ static int nt_parse_release(struct nt_str v, struct nt_version *out)
 
 int nt_parse_version(const char *buf, size_t len, struct nt_version *out, char *err, size_t errlen)
 {
-	struct nt_lines it = { buf, len, 0 };
+	struct nt_lines it = {buf, len, 0};
 	struct nt_str line, key, val;
 
 	if (!out)
@@ -693,7 +698,7 @@ int nt_parse_version(const char *buf, size_t len, struct nt_version *out, char *
 
 int nt_parse_running(const char *buf, size_t len, bool *running, char *err, size_t errlen)
 {
-	struct nt_lines it = { buf, len, 0 };
+	struct nt_lines it = {buf, len, 0};
 	struct nt_str line;
 
 	if (!running)
@@ -754,8 +759,8 @@ static int nt_parse_keyspace(struct nt_str s, size_t marker, struct nt_keyspace 
 	size_t brace = nt_find(rest, "{"), end;
 
 	memset(ks, 0, sizeof(*ks));
-	cls = nt_trim((struct nt_str){ rest.p, brace == SIZE_MAX ? rest.n : brace });
-	if (nt_copy(ks->name, sizeof(ks->name), nt_trim((struct nt_str){ s.p, marker }), true) ||
+	cls = nt_trim((struct nt_str){rest.p, brace == SIZE_MAX ? rest.n : brace});
+	if (nt_copy(ks->name, sizeof(ks->name), nt_trim((struct nt_str){s.p, marker}), true) ||
 	    nt_copy(ks->replication_class, sizeof(ks->replication_class), cls, true))
 		return -EINVAL;
 	if (brace == SIZE_MAX)
@@ -766,7 +771,7 @@ static int nt_parse_keyspace(struct nt_str s, size_t marker, struct nt_keyspace 
 		opts.n = end;
 	while (opts.n) {
 		size_t comma = nt_find(opts, ","), eq, slash;
-		struct nt_str item = nt_trim((struct nt_str){ opts.p, comma == SIZE_MAX ? opts.n : comma }), val;
+		struct nt_str item = nt_trim((struct nt_str){opts.p, comma == SIZE_MAX ? opts.n : comma}), val;
 
 		opts = comma == SIZE_MAX ? nt_tail(opts, opts.n) : nt_tail(opts, comma + 1);
 		eq = nt_find(item, "=");
@@ -778,7 +783,7 @@ static int nt_parse_keyspace(struct nt_str s, size_t marker, struct nt_keyspace 
 			val.n = slash;
 		/* Options that are not replica counts are skipped. */
 		if (nt_u32(val, &ks->factors[ks->n_factors].value) ||
-		    nt_copy(ks->factors[ks->n_factors].key, NT_NAME_MAX, nt_trim((struct nt_str){ item.p, eq }), true))
+		    nt_copy(ks->factors[ks->n_factors].key, NT_NAME_MAX, nt_trim((struct nt_str){item.p, eq}), true))
 			continue;
 		ks->n_factors++;
 	}
@@ -791,13 +796,14 @@ int nt_parse_describecluster(const char *buf, size_t len, struct nt_describeclus
 		const char *title;
 		enum nt_section sec;
 	} titles[] = {
-		{ "Cluster Information:", NT_SEC_INFO }, { "Schema versions:", NT_SEC_SCHEMA },
-		{ "Stats for all nodes:", NT_SEC_STATS }, { "Data Centers:", NT_SEC_DCS },
-		{ "Database versions:", NT_SEC_DBVER }, { "Keyspaces:", NT_SEC_KEYSPACES },
+		{"Cluster Information:", NT_SEC_INFO},  {"Schema versions:", NT_SEC_SCHEMA},
+		{"Stats for all nodes:", NT_SEC_STATS}, {"Data Centers:", NT_SEC_DCS},
+		{"Database versions:", NT_SEC_DBVER},   {"Keyspaces:", NT_SEC_KEYSPACES},
 	};
-	static const char *const stats[] = { "Live", "Joining", "Moving", "Leaving", "Unreachable" };
-	uint32_t *const stat_fields[] = { &out->live, &out->joining, &out->moving, &out->leaving, &out->unreachable_stat };
-	struct nt_lines it = { buf, len, 0 };
+	static const char *const stats[] = {"Live", "Joining", "Moving", "Leaving", "Unreachable"};
+	uint32_t *const stat_fields[] = {&out->live, &out->joining, &out->moving, &out->leaving,
+					 &out->unreachable_stat};
+	struct nt_lines it = {buf, len, 0};
 	struct nt_str line, key, val;
 	enum nt_section sec = NT_SEC_NONE;
 	bool seen = false;
@@ -830,7 +836,8 @@ int nt_parse_describecluster(const char *buf, size_t len, struct nt_describeclus
 				break;
 			if ((nt_eq(key, "Name") && nt_copy(out->name, sizeof(out->name), val, true)) ||
 			    (nt_eq(key, "Snitch") && nt_copy(out->snitch, sizeof(out->snitch), val, true)) ||
-			    (nt_eq(key, "Partitioner") && nt_copy(out->partitioner, sizeof(out->partitioner), val, true))) {
+			    (nt_eq(key, "Partitioner") &&
+			     nt_copy(out->partitioner, sizeof(out->partitioner), val, true))) {
 				rc = nt_fail(-EINVAL, err, errlen, it.no, "control character in value");
 				goto fail;
 			}
@@ -839,10 +846,11 @@ int nt_parse_describecluster(const char *buf, size_t len, struct nt_describeclus
 			pos = nt_find(s, ": [");
 			if (pos == SIZE_MAX)
 				break;
-			if (nt_eq(nt_trim((struct nt_str){ s.p, pos }), "UNREACHABLE")) {
+			if (nt_eq(nt_trim((struct nt_str){s.p, pos}), "UNREACHABLE")) {
 				uint32_t n = nt_count_list(nt_tail(s, pos));
 
-				out->unreachable = n > UINT32_MAX - out->unreachable ? UINT32_MAX : out->unreachable + n;
+				out->unreachable =
+					n > UINT32_MAX - out->unreachable ? UINT32_MAX : out->unreachable + n;
 			} else if (out->schema_versions < UINT32_MAX) {
 				out->schema_versions++;
 			}
@@ -881,8 +889,7 @@ int nt_parse_describecluster(const char *buf, size_t len, struct nt_describeclus
 			}
 			break;
 		case NT_SEC_NONE:
-		case NT_SEC_DCS:
-			break;
+		case NT_SEC_DCS: break;
 		}
 	}
 	if (!seen) {
@@ -934,7 +941,7 @@ static int64_t nt_days_from_civil(int64_t y, int m, int d)
 /* Parses a java.time.Instant as printed ("2024-10-10T08:15:30.118Z", 0 to 9 fraction digits) into unix ms. */
 static int nt_instant(struct nt_str s, int64_t *ms)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, sec, frac = 0;
 	size_t i = 19;
 
@@ -975,8 +982,9 @@ static int nt_parse_snapshot(struct nt_str line, struct nt_snapshot *r)
 
 	memset(r, 0, sizeof(*r));
 	if (n < 5 || n > NT_MAX_TOKS || nt_copy(r->tag, sizeof(r->tag), tok[0], false) ||
-	    nt_copy(r->keyspace, sizeof(r->keyspace), tok[1], true) || nt_copy(r->table, sizeof(r->table), tok[2], true) ||
-	    nt_size_toks(tok, n, &i, &r->true_size_bytes) || nt_size_toks(tok, n, &i, &r->size_on_disk_bytes))
+	    nt_copy(r->keyspace, sizeof(r->keyspace), tok[1], true) ||
+	    nt_copy(r->table, sizeof(r->table), tok[2], true) || nt_size_toks(tok, n, &i, &r->true_size_bytes) ||
+	    nt_size_toks(tok, n, &i, &r->size_on_disk_bytes))
 		return -EINVAL;
 	for (; i < n; i++) {
 		int64_t ms;
@@ -993,7 +1001,7 @@ static int nt_parse_snapshot(struct nt_str line, struct nt_snapshot *r)
 int nt_parse_listsnapshots(const char *buf, size_t len, struct nt_snapshots *out, char *err, size_t errlen)
 {
 	enum { WANT_TITLE, WANT_HEADER, ROWS, AFTER } st = WANT_TITLE;
-	struct nt_lines it = { buf, len, 0 };
+	struct nt_lines it = {buf, len, 0};
 	struct nt_str line;
 	size_t cap = 0;
 	int rc;
@@ -1044,8 +1052,9 @@ int nt_parse_listsnapshots(const char *buf, size_t len, struct nt_snapshots *out
 	}
 	if (st == WANT_TITLE || st == WANT_HEADER) {
 		rc = nt_fail(-EINVAL, err, errlen, it.no,
-			     !it.no ? "empty input"
-				    : st == WANT_TITLE ? "no \"Snapshot Details:\" line" : "output ends before the table header");
+			     !it.no             ? "empty input"
+			     : st == WANT_TITLE ? "no \"Snapshot Details:\" line"
+						: "output ends before the table header");
 		goto fail;
 	}
 	return 0;

@@ -26,28 +26,19 @@ static size_t pb_json_value_size(ProtobufCType type)
 	case PROTOBUF_C_TYPE_SFIXED32:
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int32_t);
+	case PROTOBUF_C_TYPE_ENUM: return sizeof(int32_t);
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return sizeof(int64_t);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	default:
-		return 0;
+	case PROTOBUF_C_TYPE_FIXED64: return sizeof(int64_t);
+	case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
+	case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
+	default: return 0;
 	}
 }
 
@@ -122,8 +113,7 @@ static json_t *pb_json_string(const char *s, size_t len)
 /* Returns a JSON string holding `len` bytes of `data` in standard, padded base64. */
 static json_t *pb_json_base64(const uint8_t *data, size_t len)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t out_len, i, o = 0;
 	char *out;
 	json_t *j;
@@ -174,28 +164,21 @@ static json_t *pb_json_value(const ProtobufCFieldDescriptor *field, const void *
 	switch (field->type) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		return json_integer(*(const int32_t *)p);
+	case PROTOBUF_C_TYPE_SFIXED32: return json_integer(*(const int32_t *)p);
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return json_integer(*(const uint32_t *)p);
+	case PROTOBUF_C_TYPE_FIXED32: return json_integer(*(const uint32_t *)p);
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		return json_integer(*(const int64_t *)p);
+	case PROTOBUF_C_TYPE_SFIXED64: return json_integer(*(const int64_t *)p);
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return pb_json_uint64(*(const uint64_t *)p);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return pb_json_real(*(const float *)p);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return pb_json_real(*(const double *)p);
-	case PROTOBUF_C_TYPE_BOOL:
-		return json_boolean(*(const protobuf_c_boolean *)p);
+	case PROTOBUF_C_TYPE_FIXED64: return pb_json_uint64(*(const uint64_t *)p);
+	case PROTOBUF_C_TYPE_FLOAT: return pb_json_real(*(const float *)p);
+	case PROTOBUF_C_TYPE_DOUBLE: return pb_json_real(*(const double *)p);
+	case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *)p);
 	case PROTOBUF_C_TYPE_ENUM: {
 		int32_t v = *(const int32_t *)p;
-		const ProtobufCEnumValue *ev = field->descriptor ?
-			protobuf_c_enum_descriptor_get_value(field->descriptor, v) : NULL;
+		const ProtobufCEnumValue *ev =
+			field->descriptor ? protobuf_c_enum_descriptor_get_value(field->descriptor, v) : NULL;
 		return ev ? json_string(ev->name) : json_integer(v);
 	}
 	case PROTOBUF_C_TYPE_STRING: {
@@ -211,8 +194,7 @@ static json_t *pb_json_value(const ProtobufCFieldDescriptor *field, const void *
 		const ProtobufCMessage *m = *(const ProtobufCMessage *const *)p;
 		return m ? pb_json_message(m) : json_null();
 	}
-	default:
-		return NULL;
+	default: return NULL;
 	}
 }
 
@@ -228,8 +210,8 @@ static bool pb_json_is_map(const ProtobufCMessageDescriptor *parent, const Proto
 	const char *s;
 	bool cap = true;
 
-	if (field->label != PROTOBUF_C_LABEL_REPEATED || field->type != PROTOBUF_C_TYPE_MESSAGE ||
-	    entry == NULL || entry->n_fields != 2 || entry->fields[0].id != 1 || entry->fields[1].id != 2 ||
+	if (field->label != PROTOBUF_C_LABEL_REPEATED || field->type != PROTOBUF_C_TYPE_MESSAGE || entry == NULL ||
+	    entry->n_fields != 2 || entry->fields[0].id != 1 || entry->fields[1].id != 2 ||
 	    strcmp(entry->fields[0].name, "key") != 0 || strcmp(entry->fields[1].name, "value") != 0 ||
 	    strncmp(entry->name, parent->name, plen) != 0 || entry->name[plen] != '.' ||
 	    strcmp(entry->name + plen + 1, entry->short_name) != 0)
@@ -303,8 +285,8 @@ static int pb_json_field(json_t *obj, const ProtobufCMessage *msg, const Protobu
 		for (size_t i = 0; v != NULL && arr != NULL && i < n; i++) {
 			const void *elem = arr + i * size;
 
-			if (map ? pb_json_map_add(v, field->descriptor, elem) != 0 :
-				  json_array_append_new(v, pb_json_value(field, elem)) != 0) {
+			if (map ? pb_json_map_add(v, field->descriptor, elem) != 0
+				: json_array_append_new(v, pb_json_value(field, elem)) != 0) {
 				json_decref(v);
 				v = NULL;
 			}

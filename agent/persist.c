@@ -25,7 +25,8 @@ static void work_cb(uv_work_t *w)
 {
 	struct persist_req *r = w->data;
 
-	r->err = fileio_replace(r->path, r->bytes, r->len, r->mode, r->history_dir, r->keep, r->errmsg, sizeof r->errmsg);
+	r->err = fileio_replace(r->path, r->bytes, r->len, r->mode, r->history_dir, r->keep, r->errmsg,
+				sizeof r->errmsg);
 }
 
 static void done_cb(uv_work_t *w, int status)

@@ -28,14 +28,14 @@ struct probes {
 	struct nodetool_runner *runner;
 	uv_timer_t probe_timer, nodetool_timer;
 	int handles_open;
-	int pending;               /* callbacks still to come back */
+	int pending; /* callbacks still to come back */
 	bool closing;
 	struct sysd *sysd;
 	bool unit_pending, cql_pending, nt_running;
 	enum nt_step nt_step;
 	unsigned nt_rounds;
 	bool version_known;
-	int64_t generation;          /* Cassandra's gossip generation: a restart changes it */
+	int64_t generation; /* Cassandra's gossip generation: a restart changes it */
 	struct host_cpu cpu;
 };
 
@@ -120,8 +120,8 @@ static void probe_cql(struct probes *p)
 		return;
 	if (timeout > PROBES_CQL_TIMEOUT_MAX_MS)
 		timeout = PROBES_CQL_TIMEOUT_MAX_MS;
-	rc = cql_probe_start(p->loop, p->cfg->cassandra.native_address, p->cfg->cassandra.native_port, timeout,
-			     cql_cb, p);
+	rc = cql_probe_start(p->loop, p->cfg->cassandra.native_address, p->cfg->cassandra.native_port, timeout, cql_cb,
+			     p);
 	if (rc < 0) {
 		health_update_cql(p->health, rc, strerror(-rc), 0);
 		return;
@@ -208,8 +208,7 @@ static int nt_apply(struct probes *p, enum nt_step step, const char *out, size_t
 		}
 		return rc;
 	}
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 
@@ -287,8 +286,8 @@ static void start_timers(struct probes *p)
 	uv_timer_start(&p->nodetool_timer, nodetool_timer_cb, 0, p->cfg->health.nodetool_interval_ms);
 }
 
-int probes_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h,
-		 struct nodetool_runner *runner, struct probes **out)
+int probes_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct nodetool_runner *runner,
+		 struct probes **out)
 {
 	struct probes *p = calloc(1, sizeof *p);
 

@@ -15,8 +15,8 @@ struct probes;
  * outlive the probes (a reloaded config is handed over with probes_apply_config()).
  * Returns 0 or -ENOMEM.
  */
-int probes_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h,
-		 struct nodetool_runner *runner, struct probes **out);
+int probes_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct nodetool_runner *runner,
+		 struct probes **out);
 
 /* Switches to a reloaded config: new intervals, unit, address and directories. */
 void probes_apply_config(struct probes *p, const struct agent_config *cfg);

@@ -66,8 +66,8 @@ int snapshot_slot_next(int64_t now_ms, uint64_t interval_ms, int64_t *next_ms)
 	return 0;
 }
 
-int snapshot_plan_decide(const struct snapshot_schedule *s, int64_t now_ms, struct snapshot_decision *out,
-			 char *err, size_t errlen)
+int snapshot_plan_decide(const struct snapshot_schedule *s, int64_t now_ms, struct snapshot_decision *out, char *err,
+			 size_t errlen)
 {
 	int64_t cur, last, start_slot;
 	uint64_t iv;
@@ -120,10 +120,8 @@ int snapshot_plan_decide(const struct snapshot_schedule *s, int64_t now_ms, stru
 const char *snapshot_action_name(enum snapshot_action a)
 {
 	switch (a) {
-	case SNAPSHOT_ACTION_WAIT:
-		return "wait";
-	case SNAPSHOT_ACTION_TAKE:
-		return "take";
+	case SNAPSHOT_ACTION_WAIT: return "wait";
+	case SNAPSHOT_ACTION_TAKE: return "take";
 	}
 	return "?";
 }
@@ -131,16 +129,11 @@ const char *snapshot_action_name(enum snapshot_action a)
 const char *snapshot_why_name(enum snapshot_why w)
 {
 	switch (w) {
-	case SNAPSHOT_WHY_DUE:
-		return "due";
-	case SNAPSHOT_WHY_CATCH_UP:
-		return "catch_up";
-	case SNAPSHOT_WHY_TAKEN:
-		return "taken";
-	case SNAPSHOT_WHY_NO_CATCH_UP:
-		return "no_catch_up";
-	case SNAPSHOT_WHY_CLOCK_BEHIND:
-		return "clock_behind";
+	case SNAPSHOT_WHY_DUE: return "due";
+	case SNAPSHOT_WHY_CATCH_UP: return "catch_up";
+	case SNAPSHOT_WHY_TAKEN: return "taken";
+	case SNAPSHOT_WHY_NO_CATCH_UP: return "no_catch_up";
+	case SNAPSHOT_WHY_CLOCK_BEHIND: return "clock_behind";
 	}
 	return "?";
 }
@@ -184,8 +177,8 @@ static bool snapshot_leap(int y)
 
 static bool snapshot_tag_char(unsigned char c, bool first)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-	       c == '-' || (c == '.' && !first);
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+	       (c == '.' && !first);
 }
 
 /* Checks s (NUL-terminated, at most max characters) against the tag alphabet; what names it in messages. */
@@ -208,7 +201,8 @@ static int snapshot_name_check(const char *s, size_t max, const char *what, char
 			return snapshot_fail(-EINVAL, err, errlen, "%s must not start with '.'", what);
 		if (c > 0x20 && c < 0x7f)
 			return snapshot_fail(-EINVAL, err, errlen,
-					     "%s has '%c' at position %zu (allowed: A-Z a-z 0-9 . _ -)", what, c, i + 1);
+					     "%s has '%c' at position %zu (allowed: A-Z a-z 0-9 . _ -)", what, c,
+					     i + 1);
 		return snapshot_fail(-EINVAL, err, errlen,
 				     "%s has byte 0x%02x at position %zu (allowed: A-Z a-z 0-9 . _ -)", what, c, i + 1);
 	}
@@ -265,7 +259,7 @@ static int snapshot_digits(const char *p, size_t n)
 /* Parses tag[0..tlen) as `<prefix>-YYYYMMDDTHHMMSSZ`; prefix[0..plen) is assumed valid. */
 static int snapshot_tag_parse_n(const char *tag, size_t tlen, const char *prefix, size_t plen, int64_t *created_ms)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *s;
 	int y, mo, d, h, mi, sec;
 
@@ -330,18 +324,19 @@ int snapshot_plan_take_tag(const char *requested, const char *prefix, int64_t no
 	if (rc)
 		return rc;
 	if (snapshot_tag_is_agent(requested, prefix))
-		return snapshot_fail(-EINVAL, err, errlen,
-				     "snapshot tag \"%s\" has the form %s-YYYYMMDDTHHMMSSZ reserved for the agent's own "
-				     "snapshots (leave the tag out to get one)",
-				     requested, prefix);
+		return snapshot_fail(
+			-EINVAL, err, errlen,
+			"snapshot tag \"%s\" has the form %s-YYYYMMDDTHHMMSSZ reserved for the agent's own "
+			"snapshots (leave the tag out to get one)",
+			requested, prefix);
 	if (strlen(requested) >= outsize)
 		return snapshot_fail(-ENOSPC, err, errlen, "tag buffer of %zu bytes is too small", outsize);
 	memcpy(out, requested, strlen(requested) + 1);
 	return 0;
 }
 
-int snapshot_plan_check_clear(const char *tag, const char *prefix, const char *newest_ok_tag, bool force,
-			      char *err, size_t errlen)
+int snapshot_plan_check_clear(const char *tag, const char *prefix, const char *newest_ok_tag, bool force, char *err,
+			      size_t errlen)
 {
 	int rc = snapshot_tag_validate(tag, err, errlen);
 
@@ -351,10 +346,11 @@ int snapshot_plan_check_clear(const char *tag, const char *prefix, const char *n
 	if (rc)
 		return rc;
 	if (!snapshot_tag_is_agent(tag, prefix))
-		return snapshot_fail(-EPERM, err, errlen,
-				     "snapshot \"%s\" was not made by the agent (not %s-YYYYMMDDTHHMMSSZ); use force to "
-				     "clear it",
-				     tag, prefix);
+		return snapshot_fail(
+			-EPERM, err, errlen,
+			"snapshot \"%s\" was not made by the agent (not %s-YYYYMMDDTHHMMSSZ); use force to "
+			"clear it",
+			tag, prefix);
 	if (newest_ok_tag && strcmp(tag, newest_ok_tag) == 0)
 		return snapshot_fail(-EPERM, err, errlen,
 				     "snapshot \"%s\" is the newest successful snapshot; use force to clear it", tag);
@@ -392,8 +388,9 @@ enum snapshot_skip snapshot_plan_guard(const struct snapshot_guard_input *in, ch
 				snapshot_fail(0, reason, reasonlen, "free disk on %s is unknown: %s", path,
 					      strerror(-dk->err));
 			else
-				snapshot_fail(0, reason, reasonlen, "free disk on %s is unknown (%" PRIu64 " of %" PRIu64
-					      " bytes free)", path, dk->free_bytes, dk->total_bytes);
+				snapshot_fail(0, reason, reasonlen,
+					      "free disk on %s is unknown (%" PRIu64 " of %" PRIu64 " bytes free)",
+					      path, dk->free_bytes, dk->total_bytes);
 			return SNAPSHOT_SKIP_DISK_UNKNOWN;
 		}
 	}
@@ -402,7 +399,8 @@ enum snapshot_skip snapshot_plan_guard(const struct snapshot_guard_input *in, ch
 
 		if ((double)dk->free_bytes * 100.0 < in->min_free_disk_percent * (double)dk->total_bytes) {
 			snapshot_fail(0, reason, reasonlen, "free disk on %s is %.1f%%, below min_free_disk %g%%",
-				      dk->path ? dk->path : "?", (double)dk->free_bytes * 100.0 / (double)dk->total_bytes,
+				      dk->path ? dk->path : "?",
+				      (double)dk->free_bytes * 100.0 / (double)dk->total_bytes,
 				      in->min_free_disk_percent);
 			return SNAPSHOT_SKIP_DISK_LOW;
 		}
@@ -413,18 +411,12 @@ enum snapshot_skip snapshot_plan_guard(const struct snapshot_guard_input *in, ch
 const char *snapshot_skip_name(enum snapshot_skip s)
 {
 	switch (s) {
-	case SNAPSHOT_SKIP_NONE:
-		return "ok";
-	case SNAPSHOT_SKIP_BUSY:
-		return "busy";
-	case SNAPSHOT_SKIP_MAINTENANCE:
-		return "maintenance";
-	case SNAPSHOT_SKIP_CASSANDRA_DOWN:
-		return "cassandra_down";
-	case SNAPSHOT_SKIP_DISK_UNKNOWN:
-		return "disk_unknown";
-	case SNAPSHOT_SKIP_DISK_LOW:
-		return "disk_low";
+	case SNAPSHOT_SKIP_NONE: return "ok";
+	case SNAPSHOT_SKIP_BUSY: return "busy";
+	case SNAPSHOT_SKIP_MAINTENANCE: return "maintenance";
+	case SNAPSHOT_SKIP_CASSANDRA_DOWN: return "cassandra_down";
+	case SNAPSHOT_SKIP_DISK_UNKNOWN: return "disk_unknown";
+	case SNAPSHOT_SKIP_DISK_LOW: return "disk_low";
 	}
 	return "?";
 }
@@ -434,10 +426,8 @@ const char *snapshot_skip_name(enum snapshot_skip s)
 const char *snapshot_owner_name(enum snapshot_owner o)
 {
 	switch (o) {
-	case SNAPSHOT_OWNER_AGENT:
-		return "agent";
-	case SNAPSHOT_OWNER_OTHER:
-		return "other";
+	case SNAPSHOT_OWNER_AGENT: return "agent";
+	case SNAPSHOT_OWNER_OTHER: return "other";
 	}
 	return "?";
 }
@@ -445,7 +435,7 @@ const char *snapshot_owner_name(enum snapshot_owner o)
 /* A row seen through its tag, for grouping. */
 struct snapshot_rkey {
 	const char *tag;
-	size_t len;   /* strnlen within NT_TAG_MAX; NT_TAG_MAX means not terminated */
+	size_t len; /* strnlen within NT_TAG_MAX; NT_TAG_MAX means not terminated */
 	size_t row;
 };
 
@@ -525,9 +515,9 @@ static void snapshot_group(const struct nt_snapshot *rows, const struct snapshot
 	}
 }
 
-int snapshot_plan_retention(const struct nt_snapshot *rows, size_t n_rows, const char *prefix,
-			    uint64_t retention_ms, int64_t now_ms, const char *newest_ok_tag,
-			    struct snapshot_retention *out, char *err, size_t errlen)
+int snapshot_plan_retention(const struct nt_snapshot *rows, size_t n_rows, const char *prefix, uint64_t retention_ms,
+			    int64_t now_ms, const char *newest_ok_tag, struct snapshot_retention *out, char *err,
+			    size_t errlen)
 {
 	struct snapshot_rkey *keys = NULL;
 	struct snapshot_tag_info *groups = NULL, **order = NULL;
@@ -559,8 +549,8 @@ int snapshot_plan_retention(const struct nt_snapshot *rows, size_t n_rows, const
 	}
 	qsort(keys, n_rows, sizeof(*keys), snapshot_rkey_cmp);
 	for (i = 0; i < n_rows; i = j) {
-		for (j = i + 1; j < n_rows && keys[j].len == keys[i].len && !memcmp(keys[j].tag, keys[i].tag, keys[i].len);
-		     j++)
+		for (j = i + 1;
+		     j < n_rows && keys[j].len == keys[i].len && !memcmp(keys[j].tag, keys[i].tag, keys[i].len); j++)
 			;
 		n_groups++;
 	}
@@ -573,8 +563,8 @@ int snapshot_plan_retention(const struct nt_snapshot *rows, size_t n_rows, const
 		goto nomem;
 	n_groups = 0;
 	for (i = 0; i < n_rows; i = j) {
-		for (j = i + 1; j < n_rows && keys[j].len == keys[i].len && !memcmp(keys[j].tag, keys[i].tag, keys[i].len);
-		     j++)
+		for (j = i + 1;
+		     j < n_rows && keys[j].len == keys[i].len && !memcmp(keys[j].tag, keys[i].tag, keys[i].len); j++)
 			;
 		snapshot_group(rows, keys + i, j - i, prefix, plen, retention_ms, now_ms, &groups[n_groups]);
 		order[n_groups] = &groups[n_groups];
@@ -688,7 +678,7 @@ static bool snapshot_key_is(const char *p, size_t n, const char *key)
 
 int snapshot_record_parse(const char *buf, size_t len, struct snapshot_record *out, char *err, size_t errlen)
 {
-	struct snapshot_record r = { SNAPSHOT_SLOT_NONE, "", 0 };
+	struct snapshot_record r = {SNAPSHOT_SLOT_NONE, "", 0};
 	bool seen_slot = false, seen_tag = false, seen_ok = false;
 	size_t pos = 0, line = 0;
 	int rc = 0;
@@ -699,7 +689,8 @@ int snapshot_record_parse(const char *buf, size_t len, struct snapshot_record *o
 	if (!buf && len)
 		return snapshot_fail(-EINVAL, err, errlen, "no input buffer");
 	if (len > SNAPSHOT_RECORD_MAX)
-		return snapshot_fail(-EINVAL, err, errlen, "record is %zu bytes, more than %d", len, SNAPSHOT_RECORD_MAX);
+		return snapshot_fail(-EINVAL, err, errlen, "record is %zu bytes, more than %d", len,
+				     SNAPSHOT_RECORD_MAX);
 	while (pos < len) {
 		const char *p = buf + pos, *nl = memchr(p, '\n', len - pos), *eq;
 		size_t n = nl ? (size_t)(nl - p) : len - pos, klen, vlen;
@@ -723,7 +714,8 @@ int snapshot_record_parse(const char *buf, size_t len, struct snapshot_record *o
 		vlen = n - klen - 1;
 		if (snapshot_key_is(p, klen, "last_slot_unix_ms")) {
 			if (seen_slot) {
-				rc = snapshot_fail(-EINVAL, err, errlen, "line %zu: last_slot_unix_ms given twice", line);
+				rc = snapshot_fail(-EINVAL, err, errlen, "line %zu: last_slot_unix_ms given twice",
+						   line);
 				goto fail;
 			}
 			seen_slot = true;
@@ -740,14 +732,16 @@ int snapshot_record_parse(const char *buf, size_t len, struct snapshot_record *o
 			}
 			seen_tag = true;
 			if (vlen > SNAPSHOT_TAG_MAX) {
-				rc = snapshot_fail(-EINVAL, err, errlen, "line %zu: last_ok_tag is longer than %d characters",
-						   line, SNAPSHOT_TAG_MAX);
+				rc = snapshot_fail(-EINVAL, err, errlen,
+						   "line %zu: last_ok_tag is longer than %d characters", line,
+						   SNAPSHOT_TAG_MAX);
 				goto fail;
 			}
 			memcpy(r.last_ok_tag, v, vlen);
 			r.last_ok_tag[vlen] = '\0';
 			if (snapshot_tag_validate(r.last_ok_tag, NULL, 0)) {
-				rc = snapshot_fail(-EINVAL, err, errlen, "line %zu: last_ok_tag is not a valid tag", line);
+				rc = snapshot_fail(-EINVAL, err, errlen, "line %zu: last_ok_tag is not a valid tag",
+						   line);
 				goto fail;
 			}
 		} else if (snapshot_key_is(p, klen, "last_ok_unix_ms")) {
@@ -757,8 +751,9 @@ int snapshot_record_parse(const char *buf, size_t len, struct snapshot_record *o
 			}
 			seen_ok = true;
 			if (snapshot_record_time(v, vlen, &r.last_ok_unix_ms)) {
-				rc = snapshot_fail(-EINVAL, err, errlen, "line %zu: last_ok_unix_ms must be 0..%" PRId64,
-						   line, SNAPSHOT_TIME_MAX_MS);
+				rc = snapshot_fail(-EINVAL, err, errlen,
+						   "line %zu: last_ok_unix_ms must be 0..%" PRId64, line,
+						   SNAPSHOT_TIME_MAX_MS);
 				goto fail;
 			}
 		} else {

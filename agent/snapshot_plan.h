@@ -33,15 +33,15 @@
  * old prefix's snapshots as "other" (kept).
  */
 
-#define SNAPSHOT_TIME_MAX_MS INT64_C(253402300799999) /* 9999-12-31T23:59:59.999Z */
-#define SNAPSHOT_SLOT_NONE INT64_C(-1)   /* no slot taken yet / nothing persisted */
-#define SNAPSHOT_NEVER INT64_MAX         /* a wake-up time beyond the domain */
-#define SNAPSHOT_INTERVAL_MIN_MS 1000u   /* tags have second resolution */
-#define SNAPSHOT_TAG_MAX 64              /* characters in a valid tag (SPEC 6.4) */
-#define SNAPSHOT_TAG_SIZE (SNAPSHOT_TAG_MAX + 1)
-#define SNAPSHOT_PREFIX_MAX 47           /* == CONFIG_TAG_PREFIX_MAX */
-#define SNAPSHOT_STAMP_LEN 17            /* "-YYYYMMDDTHHMMSSZ" */
-#define SNAPSHOT_RECORD_MAX 256          /* bytes of a persisted record, see below */
+#define SNAPSHOT_TIME_MAX_MS     INT64_C(253402300799999) /* 9999-12-31T23:59:59.999Z */
+#define SNAPSHOT_SLOT_NONE       INT64_C(-1)              /* no slot taken yet / nothing persisted */
+#define SNAPSHOT_NEVER           INT64_MAX                /* a wake-up time beyond the domain */
+#define SNAPSHOT_INTERVAL_MIN_MS 1000u                    /* tags have second resolution */
+#define SNAPSHOT_TAG_MAX         64                       /* characters in a valid tag (SPEC 6.4) */
+#define SNAPSHOT_TAG_SIZE        (SNAPSHOT_TAG_MAX + 1)
+#define SNAPSHOT_PREFIX_MAX      47  /* == CONFIG_TAG_PREFIX_MAX */
+#define SNAPSHOT_STAMP_LEN       17  /* "-YYYYMMDDTHHMMSSZ" */
+#define SNAPSHOT_RECORD_MAX      256 /* bytes of a persisted record, see below */
 
 /* ---- slot arithmetic ---- */
 
@@ -62,15 +62,15 @@ int snapshot_slot_next(int64_t now_ms, uint64_t interval_ms, int64_t *next_ms);
 
 /* What the scheduled job knows between ticks. */
 struct snapshot_schedule {
-	uint64_t interval_ms;      /* snapshots.interval (>= SNAPSHOT_INTERVAL_MIN_MS) */
-	int64_t last_slot_ms;      /* last slot taken (persisted), or SNAPSHOT_SLOT_NONE */
-	int64_t started_ms;        /* when this agent process began scheduling (its start-up) */
-	bool catch_up;             /* take the slot in progress at start-up if it was missed (SPEC: yes) */
+	uint64_t interval_ms; /* snapshots.interval (>= SNAPSHOT_INTERVAL_MIN_MS) */
+	int64_t last_slot_ms; /* last slot taken (persisted), or SNAPSHOT_SLOT_NONE */
+	int64_t started_ms;   /* when this agent process began scheduling (its start-up) */
+	bool catch_up;        /* take the slot in progress at start-up if it was missed (SPEC: yes) */
 };
 
 enum snapshot_action {
-	SNAPSHOT_ACTION_WAIT,      /* nothing to take: ask again at wake_at_ms */
-	SNAPSHOT_ACTION_TAKE,      /* take slot_ms now (tag from snapshot_tag_format(prefix, slot_ms)) */
+	SNAPSHOT_ACTION_WAIT, /* nothing to take: ask again at wake_at_ms */
+	SNAPSHOT_ACTION_TAKE, /* take slot_ms now (tag from snapshot_tag_format(prefix, slot_ms)) */
 };
 
 enum snapshot_why {
@@ -79,17 +79,17 @@ enum snapshot_why {
 	SNAPSHOT_WHY_TAKEN,        /* WAIT: the current slot (or a later one) is already taken */
 	SNAPSHOT_WHY_NO_CATCH_UP,  /* WAIT: the current slot began before start-up; catch-up is off */
 	SNAPSHOT_WHY_CLOCK_BEHIND, /* WAIT: the clock is before the last taken slot or before start-up;
-	                            * nothing is repeated, the schedule resumes at wake_at_ms */
+				    * nothing is repeated, the schedule resumes at wake_at_ms */
 };
 
 struct snapshot_decision {
 	enum snapshot_action action;
 	enum snapshot_why why;
-	int64_t slot_ms;           /* the slot holding now (the one to take when TAKE) */
-	int64_t wake_at_ms;        /* next slot start to decide again (> now); SNAPSHOT_NEVER
-	                            * when it is beyond the domain */
-	uint64_t missed_slots;     /* slots strictly between the last taken one and slot_ms that
-	                            * were never taken (0 with no last slot); for the log */
+	int64_t slot_ms;       /* the slot holding now (the one to take when TAKE) */
+	int64_t wake_at_ms;    /* next slot start to decide again (> now); SNAPSHOT_NEVER
+				* when it is beyond the domain */
+	uint64_t missed_slots; /* slots strictly between the last taken one and slot_ms that
+				* were never taken (0 with no last slot); for the log */
 };
 
 /*
@@ -112,8 +112,8 @@ struct snapshot_decision {
  * interval is below SNAPSHOT_INTERVAL_MIN_MS, or last_slot_ms (not NONE) or started_ms
  * is outside the domain; -ERANGE when now_ms is outside the domain.
  */
-int snapshot_plan_decide(const struct snapshot_schedule *s, int64_t now_ms, struct snapshot_decision *out,
-			 char *err, size_t errlen);
+int snapshot_plan_decide(const struct snapshot_schedule *s, int64_t now_ms, struct snapshot_decision *out, char *err,
+			 size_t errlen);
 
 /* Short lowercase names for logs and JSON ("wait"/"take"; "due", "catch_up", "taken",
  * "no_catch_up", "clock_behind"); "?" for an unknown value. Static strings. */
@@ -169,30 +169,30 @@ int snapshot_plan_take_tag(const char *requested, const char *prefix, int64_t no
  * `newest_ok_tag` (the newest successful snapshot; NULL or "" = unknown): otherwise
  * -EPERM with the reason. Returns 0 when allowed.
  */
-int snapshot_plan_check_clear(const char *tag, const char *prefix, const char *newest_ok_tag, bool force,
-			      char *err, size_t errlen);
+int snapshot_plan_check_clear(const char *tag, const char *prefix, const char *newest_ok_tag, bool force, char *err,
+			      size_t errlen);
 
 /* ---- guards ---- */
 
 /* Free space of one data directory as the job measured it (statvfs). */
 struct snapshot_disk {
-	const char *path;          /* for the reason text; NULL prints "?" */
-	int err;                   /* 0, or the negative errno of the measurement */
+	const char *path; /* for the reason text; NULL prints "?" */
+	int err;          /* 0, or the negative errno of the measurement */
 	uint64_t total_bytes;
-	uint64_t free_bytes;       /* available to Cassandra (f_bavail) */
+	uint64_t free_bytes; /* available to Cassandra (f_bavail) */
 };
 
 struct snapshot_guard_input {
-	bool snapshot_running;     /* a snapshot or clearsnapshot of the agent is in flight */
-	bool maintenance_holds;    /* maintenance has the node (drained, stopped, rebooting, ...) */
-	bool cassandra_running;    /* unit active and nodetool answering */
+	bool snapshot_running;  /* a snapshot or clearsnapshot of the agent is in flight */
+	bool maintenance_holds; /* maintenance has the node (drained, stopped, rebooting, ...) */
+	bool cassandra_running; /* unit active and nodetool answering */
 	const struct snapshot_disk *disks;
 	size_t n_disks;
 	double min_free_disk_percent; /* snapshots.min_free_disk, 0..100 */
 };
 
 enum snapshot_skip {
-	SNAPSHOT_SKIP_NONE = 0,    /* go ahead */
+	SNAPSHOT_SKIP_NONE = 0, /* go ahead */
 	SNAPSHOT_SKIP_BUSY,
 	SNAPSHOT_SKIP_MAINTENANCE,
 	SNAPSHOT_SKIP_CASSANDRA_DOWN,
@@ -216,36 +216,36 @@ const char *snapshot_skip_name(enum snapshot_skip s);
 /* ---- retention ---- */
 
 enum snapshot_owner {
-	SNAPSHOT_OWNER_AGENT,      /* agent-made: may be pruned */
-	SNAPSHOT_OWNER_OTHER,      /* anything else: never touched */
+	SNAPSHOT_OWNER_AGENT, /* agent-made: may be pruned */
+	SNAPSHOT_OWNER_OTHER, /* anything else: never touched */
 };
 
 /* One listed snapshot tag, aggregated over its rows (one row per keyspace.table). */
 struct snapshot_tag_info {
 	char tag[NT_TAG_MAX];
-	int64_t created_unix_ms;   /* agent: the tag's time; other: the earliest non-zero creation
-	                            * time of its rows (4.1+), 0 when unknown (3.11/4.0) */
-	uint64_t true_size_bytes;  /* sums over the rows, saturating at UINT64_MAX */
+	int64_t created_unix_ms;  /* agent: the tag's time; other: the earliest non-zero creation
+				   * time of its rows (4.1+), 0 when unknown (3.11/4.0) */
+	uint64_t true_size_bytes; /* sums over the rows, saturating at UINT64_MAX */
 	uint64_t size_on_disk_bytes;
-	uint32_t tables;           /* rows listed for the tag */
+	uint32_t tables; /* rows listed for the tag */
 	enum snapshot_owner owner;
-	bool ephemeral;            /* a 5.0 row said ephemeral (never agent-made by format anyway) */
-	bool expired;              /* agent-made and now - created > retention */
-	bool kept_as_newest;       /* the protected newest successful snapshot */
-	bool clear;                /* chosen for `clearsnapshot -t tag` */
+	bool ephemeral;      /* a 5.0 row said ephemeral (never agent-made by format anyway) */
+	bool expired;        /* agent-made and now - created > retention */
+	bool kept_as_newest; /* the protected newest successful snapshot */
+	bool clear;          /* chosen for `clearsnapshot -t tag` */
 };
 
 struct snapshot_retention {
 	struct snapshot_tag_info *tags; /* malloc'd, owned; newest first (created desc, unknown
-	                                 * times last, then tag ascending) */
+					 * times last, then tag ascending) */
 	size_t n_tags;
-	size_t *clear;                  /* malloc'd, owned (NULL when none): indices into tags of
-	                                 * the tags to clear, oldest first */
+	size_t *clear; /* malloc'd, owned (NULL when none): indices into tags of
+			* the tags to clear, oldest first */
 	size_t n_clear;
-	size_t newest;                  /* index of the protected tag, SIZE_MAX when none */
-	size_t n_agent;                 /* agent-made tags listed (cleared ones included) */
-	uint64_t agent_true_bytes;      /* their true sizes (saturating) */
-	uint64_t total_true_bytes;      /* true sizes of all tags (saturating) */
+	size_t newest;             /* index of the protected tag, SIZE_MAX when none */
+	size_t n_agent;            /* agent-made tags listed (cleared ones included) */
+	uint64_t agent_true_bytes; /* their true sizes (saturating) */
+	uint64_t total_true_bytes; /* true sizes of all tags (saturating) */
 };
 
 /*
@@ -261,9 +261,9 @@ struct snapshot_retention {
  * NULL argument (rows may be NULL when n_rows is 0), a bad prefix, now_ms outside the
  * domain; -ENOMEM. On error *out is zeroed (freeing it is harmless).
  */
-int snapshot_plan_retention(const struct nt_snapshot *rows, size_t n_rows, const char *prefix,
-			    uint64_t retention_ms, int64_t now_ms, const char *newest_ok_tag,
-			    struct snapshot_retention *out, char *err, size_t errlen);
+int snapshot_plan_retention(const struct nt_snapshot *rows, size_t n_rows, const char *prefix, uint64_t retention_ms,
+			    int64_t now_ms, const char *newest_ok_tag, struct snapshot_retention *out, char *err,
+			    size_t errlen);
 void snapshot_retention_free(struct snapshot_retention *r);
 
 /* "agent" or "other". */
@@ -272,9 +272,9 @@ const char *snapshot_owner_name(enum snapshot_owner o);
 /* ---- persisted record (state_directory/snapshots.state, written with fileio_replace()) ---- */
 
 struct snapshot_record {
-	int64_t last_slot_ms;            /* SNAPSHOT_SLOT_NONE or in the domain */
+	int64_t last_slot_ms;                /* SNAPSHOT_SLOT_NONE or in the domain */
 	char last_ok_tag[SNAPSHOT_TAG_SIZE]; /* newest verified snapshot, "" when none */
-	int64_t last_ok_unix_ms;         /* when it was verified, 0 when none */
+	int64_t last_ok_unix_ms;             /* when it was verified, 0 when none */
 };
 
 /*

@@ -66,23 +66,23 @@ struct snapshots {
 	uv_timer_t timer;
 	bool closing;
 	int handles_open;
-	int pending;                /* nodetool calls and persist works outstanding */
+	int pending; /* nodetool calls and persist works outstanding */
 	int64_t started_ms;
 	struct snapshot_record rec;
 	struct health_snapshots hs;
 	struct request *queue;
 	/* the run under way */
 	enum snap_step step;
-	struct request *req;        /* on-demand request being served, or NULL for a scheduled run */
-	bool run_take;              /* this run takes a snapshot */
+	struct request *req; /* on-demand request being served, or NULL for a scheduled run */
+	bool run_take;       /* this run takes a snapshot */
 	char run_tag[SNAPSHOT_TAG_SIZE];
 	bool take_ok;
 	char take_error[320];
-	struct snapshot_retention ret;  /* from the last listing */
+	struct snapshot_retention ret; /* from the last listing */
 	bool have_listing;
 	int64_t listed_at_ms;
 	size_t clear_next;
-	int64_t skipped_slot;       /* a slot skipped by a guard, retried at skip_retry_at */
+	int64_t skipped_slot; /* a slot skipped by a guard, retried at skip_retry_at */
 	int64_t skip_retry_at;
 };
 
@@ -123,7 +123,8 @@ static void record_attempt(struct snapshots *s, const char *tag, const char *res
 	/* A guard skip is logged once per slot and reason, not at every retry. */
 	if (strcmp(result, "ok") == 0)
 		log_info("snapshots", "snapshot %s taken", tag);
-	else if (strcmp(result, "skipped") != 0 || strcmp(reason, s->hs.last_reason) != 0 || strcmp(tag, s->hs.last_tag) != 0)
+	else if (strcmp(result, "skipped") != 0 || strcmp(reason, s->hs.last_reason) != 0 ||
+		 strcmp(tag, s->hs.last_tag) != 0)
 		log_warnx("snapshots", "%s %s: %s", tag, result, reason);
 	snprintf(s->hs.last_tag, sizeof s->hs.last_tag, "%s", tag);
 	s->hs.last_attempt_unix_ms = now_unix_ms();
@@ -323,7 +324,8 @@ static void list_cb(void *data, const struct nodetool_result *res)
 	if (step == SNAP_VERIFYING) {
 		if (!rows_have_tag(&rows, s->run_tag)) {
 			s->take_ok = false;
-			snprintf(s->take_error, sizeof s->take_error, "snapshot %s is not in listsnapshots", s->run_tag);
+			snprintf(s->take_error, sizeof s->take_error, "snapshot %s is not in listsnapshots",
+				 s->run_tag);
 			record_attempt(s, s->run_tag, "failed", s->take_error);
 		} else {
 			if (snapshot_tag_is_agent(s->run_tag, s->cfg->snapshots.tag_prefix)) {
@@ -335,9 +337,9 @@ static void list_cb(void *data, const struct nodetool_result *res)
 		}
 	}
 	snapshot_retention_free(&s->ret);
-	rc = snapshot_plan_retention(rows.rows, rows.n_rows, s->cfg->snapshots.tag_prefix, s->cfg->snapshots.retention_ms,
-				     now_unix_ms(), s->rec.last_ok_tag[0] ? s->rec.last_ok_tag : NULL, &s->ret, err,
-				     sizeof err);
+	rc = snapshot_plan_retention(rows.rows, rows.n_rows, s->cfg->snapshots.tag_prefix,
+				     s->cfg->snapshots.retention_ms, now_unix_ms(),
+				     s->rec.last_ok_tag[0] ? s->rec.last_ok_tag : NULL, &s->ret, err, sizeof err);
 	nt_snapshots_free(&rows);
 	s->have_listing = rc == 0;
 	s->listed_at_ms = now_unix_ms();
@@ -545,8 +547,8 @@ static void plan(struct snapshots *s)
 
 /* ---- public -------------------------------------------------------------------------- */
 
-int snapshots_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h,
-		    struct nodetool_runner *runner, int64_t started_unix_ms, struct snapshots **out)
+int snapshots_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct nodetool_runner *runner,
+		    int64_t started_unix_ms, struct snapshots **out)
 {
 	struct snapshots *s = calloc(1, sizeof *s);
 	char path[4096], err[256], *text = NULL;
@@ -607,7 +609,8 @@ int snapshots_take(struct snapshots *s, const char *tag, snapshots_done_cb cb, v
 	r = calloc(1, sizeof *r);
 	if (!r)
 		return -ENOMEM;
-	rc = snapshot_plan_take_tag(tag, s->cfg->snapshots.tag_prefix, now_unix_ms(), r->tag, sizeof r->tag, err, errlen);
+	rc = snapshot_plan_take_tag(tag, s->cfg->snapshots.tag_prefix, now_unix_ms(), r->tag, sizeof r->tag, err,
+				    errlen);
 	if (rc < 0) {
 		free(r);
 		return rc;
@@ -619,8 +622,8 @@ int snapshots_take(struct snapshots *s, const char *tag, snapshots_done_cb cb, v
 
 int snapshots_check_clear(struct snapshots *s, const char *tag, bool force, char *err, size_t errlen)
 {
-	return snapshot_plan_check_clear(tag, s->cfg->snapshots.tag_prefix, s->rec.last_ok_tag[0] ? s->rec.last_ok_tag : NULL,
-					 force, err, errlen);
+	return snapshot_plan_check_clear(tag, s->cfg->snapshots.tag_prefix,
+					 s->rec.last_ok_tag[0] ? s->rec.last_ok_tag : NULL, force, err, errlen);
 }
 
 int snapshots_clear(struct snapshots *s, const char *tag, bool force, snapshots_done_cb cb, void *data, char *err,
@@ -663,7 +666,8 @@ char *snapshots_json(struct snapshots *s)
 						     t->kept_as_newest));
 	}
 	doc = json_pack("{s:o,s:I,s:s,s:I}", "snapshots", arr, "listed_at_unix_ms", (json_int_t)s->listed_at_ms,
-			"newest_good_tag", s->rec.last_ok_tag, "next_slot_unix_ms", (json_int_t)s->hs.next_slot_unix_ms);
+			"newest_good_tag", s->rec.last_ok_tag, "next_slot_unix_ms",
+			(json_int_t)s->hs.next_slot_unix_ms);
 	if (!doc)
 		return NULL;
 	text = json_dumps(doc, JSON_COMPACT);

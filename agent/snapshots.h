@@ -11,8 +11,8 @@
 #include "health.h"
 #include "nodetool.h"
 
-#define SNAPSHOTS_STATE_FILE "snapshots.state"   /* in state_directory: last slot, newest good tag */
-#define SNAPSHOTS_LIST_MAX (16u * 1024u * 1024u) /* listsnapshots output cap, bytes */
+#define SNAPSHOTS_STATE_FILE "snapshots.state"     /* in state_directory: last slot, newest good tag */
+#define SNAPSHOTS_LIST_MAX   (16u * 1024u * 1024u) /* listsnapshots output cap, bytes */
 
 struct snapshots;
 
@@ -26,8 +26,8 @@ typedef void (*snapshots_done_cb)(void *data, int err, const char *message, cons
  * snapshots.interval. `cfg`, `h` and `runner` are borrowed. `started_unix_ms` is the
  * process start (at most one catch-up slot before it is taken). Returns 0 or -ENOMEM.
  */
-int snapshots_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h,
-		    struct nodetool_runner *runner, int64_t started_unix_ms, struct snapshots **out);
+int snapshots_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct nodetool_runner *runner,
+		    int64_t started_unix_ms, struct snapshots **out);
 
 /* Takes a reloaded config (interval, retention, prefix, threshold): re-plans the next slot. */
 void snapshots_apply_config(struct snapshots *s, const struct agent_config *cfg);

@@ -9,9 +9,9 @@
 
 #include "health.h"
 
-#define STATUS_LINE_MAX 4096                 /* bytes of one command line, newline excluded */
-#define STATUS_CLIENTS_MAX 1024              /* connections served at once; more are closed */
-#define STATUS_IDLE_MS (5 * 60 * 1000)       /* a client silent this long is closed */
+#define STATUS_LINE_MAX        4096              /* bytes of one command line, newline excluded */
+#define STATUS_CLIENTS_MAX     1024              /* connections served at once; more are closed */
+#define STATUS_IDLE_MS         (5 * 60 * 1000)   /* a client silent this long is closed */
 #define STATUS_WRITE_QUEUE_MAX (8 * 1024 * 1024) /* unread reply bytes before a client is dropped */
 
 struct status_server;

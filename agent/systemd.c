@@ -15,38 +15,38 @@
 
 #include "log.h"
 
-#define SYSD_DEST "org.freedesktop.systemd1"
-#define SYSD_PATH "/org/freedesktop/systemd1"
-#define SYSD_MANAGER "org.freedesktop.systemd1.Manager"
-#define SYSD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
-#define SYSD_NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
-#define LOGIND_DEST "org.freedesktop.login1"
-#define LOGIND_PATH "/org/freedesktop/login1"
-#define LOGIND_MANAGER "org.freedesktop.login1.Manager"
-#define SYSD_UNIT_NAME_MAX 256        /* systemd's UNIT_NAME_MAX */
-#define SYSD_PROCESS_BUDGET 64        /* sd_bus_process() steps per loop callback */
+#define SYSD_DEST           "org.freedesktop.systemd1"
+#define SYSD_PATH           "/org/freedesktop/systemd1"
+#define SYSD_MANAGER        "org.freedesktop.systemd1.Manager"
+#define SYSD_UNIT_IFACE     "org.freedesktop.systemd1.Unit"
+#define SYSD_NO_SUCH_UNIT   "org.freedesktop.systemd1.NoSuchUnit"
+#define LOGIND_DEST         "org.freedesktop.login1"
+#define LOGIND_PATH         "/org/freedesktop/login1"
+#define LOGIND_MANAGER      "org.freedesktop.login1.Manager"
+#define SYSD_UNIT_NAME_MAX  256 /* systemd's UNIT_NAME_MAX */
+#define SYSD_PROCESS_BUDGET 64  /* sd_bus_process() steps per loop callback */
 
 struct sysd_call {
 	struct sysd *s;
 	struct sysd_call *prev, *next;
-	sd_bus_slot *slot;               /* our reference on the pending reply slot */
-	sysd_state_cb state_cb;          /* exactly one of state_cb / done_cb is set */
+	sd_bus_slot *slot;      /* our reference on the pending reply slot */
+	sysd_state_cb state_cb; /* exactly one of state_cb / done_cb is set */
 	sysd_done_cb done_cb;
 	void *data;
-	char what[];                     /* "StartUnit cassandra.service", for log lines */
+	char what[]; /* "StartUnit cassandra.service", for log lines */
 };
 
 struct sysd {
 	uv_loop_t *loop;
 	sd_bus *bus;
-	uv_poll_t poll;                  /* on `fd`, events from sd_bus_get_events() */
-	uv_timer_t timer;                /* from sd_bus_get_timeout() */
-	int fd;                          /* our dup of the bus socket (sd-bus may close its own) */
-	int bus_fd;                      /* sd-bus's fd number when we dup'd it */
-	int handles;                     /* initialised handles not yet closed */
-	bool closing;                    /* sysd_close() started */
-	bool failed;                     /* connection lost: poll/timer stopped, calls failed */
-	struct sysd_call *calls;         /* pending calls */
+	uv_poll_t poll;          /* on `fd`, events from sd_bus_get_events() */
+	uv_timer_t timer;        /* from sd_bus_get_timeout() */
+	int fd;                  /* our dup of the bus socket (sd-bus may close its own) */
+	int bus_fd;              /* sd-bus's fd number when we dup'd it */
+	int handles;             /* initialised handles not yet closed */
+	bool closing;            /* sysd_close() started */
+	bool failed;             /* connection lost: poll/timer stopped, calls failed */
+	struct sysd_call *calls; /* pending calls */
 };
 
 static void sysd_process(struct sysd *s);
@@ -457,8 +457,8 @@ static int sysd_unit_job(struct sysd *s, const char *member, const char *unit, s
 		return r;
 	c->done_cb = cb;
 	c->data = data;
-	r = sd_bus_call_method_async(s->bus, &c->slot, SYSD_DEST, SYSD_PATH, SYSD_MANAGER, member,
-				     sysd_done_reply, c, "ss", unit, "replace");
+	r = sd_bus_call_method_async(s->bus, &c->slot, SYSD_DEST, SYSD_PATH, SYSD_MANAGER, member, sysd_done_reply, c,
+				     "ss", unit, "replace");
 	return sysd_call_queued(s, c, r);
 }
 

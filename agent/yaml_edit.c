@@ -1,4 +1,5 @@
-/* yaml_edit: surgical cassandra.yaml editor: libyaml parse with byte marks, dotted-path lookup, splices into the original bytes. */
+/* yaml_edit: surgical cassandra.yaml editor: libyaml parse with byte marks, dotted-path lookup, splices into the
+ * original bytes. */
 /* strndup and strcasecmp are POSIX.1-2008; the build may already ask for more. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -73,7 +74,7 @@ struct ye_render {
 	struct ye_buf *out;
 	const char *eol;
 	unsigned step;
-	bool as_string;             /* the root value is meant as a string */
+	bool as_string;              /* the root value is meant as a string */
 	enum yaml_edit_style prefer; /* quoting to keep for the root scalar, or YAML_EDIT_PLAIN */
 	unsigned depth;
 };
@@ -214,7 +215,8 @@ static int precheck(struct yaml_edit_doc *d, char *err, size_t errlen)
 		if (c >= 0x80) {
 			n = utf8_decode(s + i, d->len - i, &cp);
 			if (n == 0)
-				return ye_fail(err, errlen, -EINVAL, "%zu:%zu: invalid UTF-8 (byte 0x%02x)", line, col, c);
+				return ye_fail(err, errlen, -EINVAL, "%zu:%zu: invalid UTF-8 (byte 0x%02x)", line, col,
+					       c);
 			if (cp == 0x85 || cp == 0x2028 || cp == 0x2029)
 				return ye_fail(err, errlen, -EINVAL,
 					       "%zu:%zu: Unicode line separator U+%04X (use a line feed)", line, col,
@@ -376,8 +378,8 @@ static bool exponent(const char *s, size_t n, size_t *i, bool sign_required)
 
 static bool match_float(const char *s, size_t n)
 {
-	static const char *const specials[] = { ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf",
-						"+.Inf", "+.INF", ".nan", ".NaN", ".NAN", NULL };
+	static const char *const specials[] = {".inf",  ".Inf",  ".INF", "-.inf", "-.Inf", "-.INF", "+.inf",
+					       "+.Inf", "+.INF", ".nan", ".NaN",  ".NAN",  NULL};
 	size_t i = 0, j;
 
 	if (word_in(s, n, specials))
@@ -500,9 +502,9 @@ static bool match_timestamp(const char *s, size_t n)
 
 enum yaml_edit_type yaml_edit_resolve_plain(const char *s, size_t n)
 {
-	static const char *const nulls[] = { "~", "null", "Null", "NULL", NULL };
-	static const char *const bools[] = { "yes", "Yes", "YES", "no",  "No",  "NO",	 "true", "True", "TRUE", "false",
-					     "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", NULL };
+	static const char *const nulls[] = {"~", "null", "Null", "NULL", NULL};
+	static const char *const bools[] = {"yes",   "Yes",   "YES", "no", "No", "NO",  "true", "True", "TRUE", "false",
+					    "False", "FALSE", "on",  "On", "ON", "off", "Off",  "OFF",  NULL};
 
 	if (n == 0 || word_in(s, n, nulls))
 		return YAML_EDIT_NULL;
@@ -635,8 +637,9 @@ static int check_duplicates(const struct yaml_edit_doc *d, const struct yaml_edi
 		for (a = yaml_edit_first(d, map); a; a = yaml_edit_next(d, a))
 			for (b = yaml_edit_next(d, a); b; b = yaml_edit_next(d, b))
 				if (same_key(a, b))
-					return ye_fail(err, errlen, -EINVAL, "%u:%u: duplicate key '%.*s' (first at %u:%u)",
-						       b->line, b->column, YE_QUOTE_MAX, a->value, a->line, a->column);
+					return ye_fail(err, errlen, -EINVAL,
+						       "%u:%u: duplicate key '%.*s' (first at %u:%u)", b->line,
+						       b->column, YE_QUOTE_MAX, a->value, a->line, a->column);
 		return 0;
 	}
 	keys = malloc(map->count * sizeof(*keys));
@@ -648,8 +651,8 @@ static int check_duplicates(const struct yaml_edit_doc *d, const struct yaml_edi
 	qsort(keys, n, sizeof(*keys), key_cmp);
 	for (i = 1; i < n; i++) {
 		if (same_key(keys[i - 1], keys[i])) {
-			rc = ye_fail(err, errlen, -EINVAL, "%u:%u: duplicate key '%.*s' (first at %u:%u)", keys[i]->line,
-				     keys[i]->column, YE_QUOTE_MAX, keys[i]->value, keys[i - 1]->line,
+			rc = ye_fail(err, errlen, -EINVAL, "%u:%u: duplicate key '%.*s' (first at %u:%u)",
+				     keys[i]->line, keys[i]->column, YE_QUOTE_MAX, keys[i]->value, keys[i - 1]->line,
 				     keys[i - 1]->column);
 			break;
 		}
@@ -698,8 +701,8 @@ static void trim_block_scalar(const struct yaml_edit_doc *d, struct yaml_edit_no
 {
 	size_t e = n->end;
 
-	while (e > n->start && (d->buf[e - 1] == ' ' || d->buf[e - 1] == '\n' || d->buf[e - 1] == '\r' ||
-				d->buf[e - 1] == '\t'))
+	while (e > n->start &&
+	       (d->buf[e - 1] == ' ' || d->buf[e - 1] == '\n' || d->buf[e - 1] == '\r' || d->buf[e - 1] == '\t'))
 		e--;
 	n->tail = n->end;
 	n->end = e;
@@ -712,21 +715,11 @@ static int on_scalar(struct yaml_edit_doc *d, const yaml_event_t *ev, int32_t id
 	int rc;
 
 	switch (ev->data.scalar.style) {
-	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
-		n->style = YAML_EDIT_SINGLE_QUOTED;
-		break;
-	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-		n->style = YAML_EDIT_DOUBLE_QUOTED;
-		break;
-	case YAML_LITERAL_SCALAR_STYLE:
-		n->style = YAML_EDIT_LITERAL;
-		break;
-	case YAML_FOLDED_SCALAR_STYLE:
-		n->style = YAML_EDIT_FOLDED;
-		break;
-	default:
-		n->style = YAML_EDIT_PLAIN;
-		break;
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = YAML_EDIT_SINGLE_QUOTED; break;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = YAML_EDIT_DOUBLE_QUOTED; break;
+	case YAML_LITERAL_SCALAR_STYLE: n->style = YAML_EDIT_LITERAL; break;
+	case YAML_FOLDED_SCALAR_STYLE: n->style = YAML_EDIT_FOLDED; break;
+	default: n->style = YAML_EDIT_PLAIN; break;
 	}
 	n->anchored = ev->data.scalar.anchor != NULL;
 	n->tagged = ev->data.scalar.tag != NULL;
@@ -784,25 +777,21 @@ static int parse_events(struct yaml_edit_doc *d, char *err, size_t errlen)
 			break;
 		}
 		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
+		case YAML_STREAM_END_EVENT: done = true; break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1)
 				rc = ye_fail(err, errlen, -EINVAL, "%zu:%zu: more than one document",
 					     ev.start_mark.line + 1, ev.start_mark.column + 1);
 			break;
-		case YAML_DOCUMENT_END_EVENT:
-			d->explicit_end = !ev.data.document_end.implicit;
-			break;
+		case YAML_DOCUMENT_END_EVENT: d->explicit_end = !ev.data.document_end.implicit; break;
 		case YAML_ALIAS_EVENT:
 		case YAML_SCALAR_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT: {
-			enum yaml_edit_kind kind = ev.type == YAML_ALIAS_EVENT	    ? YAML_EDIT_ALIAS
-						   : ev.type == YAML_SCALAR_EVENT    ? YAML_EDIT_SCALAR
+			enum yaml_edit_kind kind = ev.type == YAML_ALIAS_EVENT           ? YAML_EDIT_ALIAS
+						   : ev.type == YAML_SCALAR_EVENT        ? YAML_EDIT_SCALAR
 						   : ev.type == YAML_MAPPING_START_EVENT ? YAML_EDIT_MAPPING
-										    : YAML_EDIT_SEQUENCE;
+											 : YAML_EDIT_SEQUENCE;
 			prev_at_root = sp == 1 ? d->nodes[stack[0]].last : -1;
 			idx = node_add(d, kind, &ev.start_mark, &ev.end_mark);
 			if (idx < 0) {
@@ -821,7 +810,8 @@ static int parse_events(struct yaml_edit_doc *d, char *err, size_t errlen)
 				size_t off;
 
 				n->anchored = true;
-				rc = arena_add(d, ev.data.alias.anchor, strlen((const char *)ev.data.alias.anchor), &off);
+				rc = arena_add(d, ev.data.alias.anchor, strlen((const char *)ev.data.alias.anchor),
+					       &off);
 				n = &d->nodes[idx];
 				n->value_off = off;
 				n->value_len = strlen((const char *)ev.data.alias.anchor);
@@ -863,8 +853,7 @@ static int parse_events(struct yaml_edit_doc *d, char *err, size_t errlen)
 				rc = check_duplicates(d, &d->nodes[idx], err, errlen);
 			}
 			break;
-		default:
-			break;
+		default: break;
 		}
 		yaml_event_delete(&ev);
 		if (rc < 0)
@@ -1032,7 +1021,7 @@ static int path_parse(const char *path, struct ye_comp *comps, size_t *n, char *
 		if (s == start)
 			return ye_fail(err, errlen, -EINVAL, "'%.*s': expected a key at offset %zu", YE_QUOTE_MAX, path,
 				       (size_t)(start - path));
-		comps[k++] = (struct ye_comp){ .key = start, .key_len = (size_t)(s - start), .end = (size_t)(s - path) };
+		comps[k++] = (struct ye_comp){.key = start, .key_len = (size_t)(s - start), .end = (size_t)(s - path)};
 		while (*s == '[') {
 			long v = 0;
 
@@ -1054,7 +1043,7 @@ static int path_parse(const char *path, struct ye_comp *comps, size_t *n, char *
 			if (k >= YAML_EDIT_MAX_PATH)
 				return ye_fail(err, errlen, -EINVAL, "'%.*s': more than %d parts", YE_QUOTE_MAX, path,
 					       YAML_EDIT_MAX_PATH);
-			comps[k++] = (struct ye_comp){ .index = v, .is_index = true, .end = (size_t)(s - path) };
+			comps[k++] = (struct ye_comp){.index = v, .is_index = true, .end = (size_t)(s - path)};
 		}
 		if (*s == '.') {
 			s++;
@@ -1075,8 +1064,8 @@ static int path_parse(const char *path, struct ye_comp *comps, size_t *n, char *
  * refuses a path through an alias, a missing list index or a scalar/list where a key is needed
  * only when `strict` (lookups); set decides itself what to do with a partial match.
  */
-static int walk(const struct yaml_edit_doc *d, const char *path, const struct ye_comp *comps, size_t n,
-		int32_t *node, size_t *matched, char *err, size_t errlen)
+static int walk(const struct yaml_edit_doc *d, const char *path, const struct ye_comp *comps, size_t n, int32_t *node,
+		size_t *matched, char *err, size_t errlen)
 {
 	int32_t cur = d->root;
 	size_t i;
@@ -1129,8 +1118,8 @@ static void path_prefix(const char *path, const struct ye_comp *comps, size_t up
 		snprintf(out, outlen, "%.*s", (int)(comps[upto - 1].end < 200 ? comps[upto - 1].end : 200), path);
 }
 
-int yaml_edit_lookup(const struct yaml_edit_doc *doc, const char *path, const struct yaml_edit_node **out,
-		     char *err, size_t errlen)
+int yaml_edit_lookup(const struct yaml_edit_doc *doc, const char *path, const struct yaml_edit_node **out, char *err,
+		     size_t errlen)
 {
 	struct ye_comp comps[YAML_EDIT_MAX_PATH];
 	char prefix[256];
@@ -1181,7 +1170,7 @@ static bool val_is_block(const struct ye_val *v)
 
 static struct ye_val val_child(const struct ye_val *v, int32_t node)
 {
-	return (struct ye_val){ .doc = v->doc, .node = node };
+	return (struct ye_val){.doc = v->doc, .node = node};
 }
 
 /* Whether `s` can be written as a plain scalar and read back as the same string. */
@@ -1255,40 +1244,20 @@ static void put_double(struct ye_buf *b, const char *s, size_t n)
 	buf_putc(b, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[5] = { '\\', 0, 0, 0, 0 };
+		char esc[5] = {'\\', 0, 0, 0, 0};
 
 		switch (c) {
 		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			break;
-		case '\0':
-			esc[1] = '0';
-			break;
-		case '\a':
-			esc[1] = 'a';
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\v':
-			esc[1] = 'v';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case 0x1b:
-			esc[1] = 'e';
-			break;
+		case '\\': esc[1] = (char)c; break;
+		case '\0': esc[1] = '0'; break;
+		case '\a': esc[1] = 'a'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\v': esc[1] = 'v'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\r': esc[1] = 'r'; break;
+		case 0x1b: esc[1] = 'e'; break;
 		default:
 			if (c < 0x20 || c == 0x7f) {
 				esc[1] = 'x';
@@ -1376,8 +1345,9 @@ static void put_key(struct ye_render *r, const struct ye_val *parent, int32_t ke
 
 	if (k->kind == YAML_EDIT_SCALAR)
 		put_string(r->out, k->value, k->value_len, flow,
-			   k->style == YAML_EDIT_SINGLE_QUOTED || k->style == YAML_EDIT_DOUBLE_QUOTED ? k->style
-												     : YAML_EDIT_PLAIN);
+			   k->style == YAML_EDIT_SINGLE_QUOTED || k->style == YAML_EDIT_DOUBLE_QUOTED
+				   ? k->style
+				   : YAML_EDIT_PLAIN);
 	else
 		buf_puts(r->out, "null");
 }
@@ -1419,11 +1389,11 @@ static bool val_next(const struct ye_val *v, struct ye_iter *it)
 static struct ye_val val_of(const struct ye_val *parent, int32_t value)
 {
 	if (parent->nwrap)
-		return (struct ye_val){ .doc = parent->doc,
-					.node = parent->node,
-					.wrap = parent->wrap + 1,
-					.nwrap = parent->nwrap - 1,
-					.root = parent->root };
+		return (struct ye_val){.doc = parent->doc,
+				       .node = parent->node,
+				       .wrap = parent->wrap + 1,
+				       .nwrap = parent->nwrap - 1,
+				       .root = parent->root};
 	return val_child(parent, value);
 }
 
@@ -1440,7 +1410,7 @@ static void put_flow(struct ye_render *r, const struct ye_val *v)
 		return;
 	r->depth++;
 	buf_putc(r->out, kind == YAML_EDIT_MAPPING ? '{' : '[');
-	for (struct ye_iter it = { 0 }; val_next(v, &it);) {
+	for (struct ye_iter it = {0}; val_next(v, &it);) {
 		struct ye_val cv = val_of(v, it.val);
 
 		if (!first)
@@ -1491,7 +1461,7 @@ static void put_block_map(struct ye_render *r, const struct ye_val *v, unsigned 
 	if (r->depth >= YAML_EDIT_MAX_DEPTH)
 		return;
 	r->depth++;
-	for (struct ye_iter it = { 0 }; val_next(v, &it);) {
+	for (struct ye_iter it = {0}; val_next(v, &it);) {
 		struct ye_val cv = val_of(v, it.val);
 
 		if (!(first && inline_first)) {
@@ -1514,7 +1484,7 @@ static void put_block_seq(struct ye_render *r, const struct ye_val *v, unsigned 
 	if (r->depth >= YAML_EDIT_MAX_DEPTH)
 		return;
 	r->depth++;
-	for (struct ye_iter it = { 0 }; val_next(v, &it);) {
+	for (struct ye_iter it = {0}; val_next(v, &it);) {
 		struct ye_val cv = val_of(v, it.val);
 
 		if (!(first && inline_first)) {
@@ -1555,9 +1525,9 @@ static void put_block_inline(struct ye_render *r, const struct ye_val *v, unsign
 
 int yaml_edit_render(const struct yaml_edit_doc *doc, const struct yaml_edit_node *n, char **out, size_t *out_len)
 {
-	struct ye_buf b = { 0 };
-	struct ye_render r = { .out = &b, .eol = "\n", .step = doc->step };
-	struct ye_val v = { .doc = doc, .node = idx_of(doc, n) };
+	struct ye_buf b = {0};
+	struct ye_render r = {.out = &b, .eol = "\n", .step = doc->step};
+	struct ye_val v = {.doc = doc, .node = idx_of(doc, n)};
 
 	put_block_inline(&r, &v, 0);
 	buf_put(&b, "", 0);
@@ -1595,7 +1565,7 @@ static int splice(const struct yaml_edit_doc *d, size_t start, size_t end, const
 	*out = p;
 	*out_len = n;
 	if (span)
-		*span = (struct yaml_edit_span){ .start = start, .old_len = end - start, .new_len = text->len };
+		*span = (struct yaml_edit_span){.start = start, .old_len = end - start, .new_len = text->len};
 	return 0;
 }
 
@@ -1654,12 +1624,13 @@ static int check_anchors(const struct yaml_edit_doc *d, const struct yaml_edit_n
 	for (const struct yaml_edit_node *p = n; p; p = node_at(d, p->parent))
 		if (p->anchored)
 			return ye_fail(err, errlen, -EINVAL, "%s: %u:%u: refusing to edit an anchored or aliased node",
-					       path, p->line, p->column);
+				       path, p->line, p->column);
 	if (subtree && n && n->kind != YAML_EDIT_SCALAR) {
 		for (size_t i = (size_t)idx_of(d, n) + 1; i < d->n_nodes && d->nodes[i].start < n->tail; i++)
 			if (d->nodes[i].anchored)
-				return ye_fail(err, errlen, -EINVAL, "%s: %u:%u: refusing to delete a node that holds an anchor",
-					       path, d->nodes[i].line, d->nodes[i].column);
+				return ye_fail(err, errlen, -EINVAL,
+					       "%s: %u:%u: refusing to delete a node that holds an anchor", path,
+					       d->nodes[i].line, d->nodes[i].column);
 	}
 	return 0;
 }
@@ -1725,8 +1696,9 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		return splice(d, start, end, b, out, out_len, span, err, errlen);
 	}
 	if (k) {
-		bool inline_ok = t_block && !t->tagged &&
-				 (t->column > k->column || (t->kind == YAML_EDIT_SEQUENCE && val_kind(v) == YAML_EDIT_SEQUENCE));
+		bool inline_ok =
+			t_block && !t->tagged &&
+			(t->column > k->column || (t->kind == YAML_EDIT_SEQUENCE && val_kind(v) == YAML_EDIT_SEQUENCE));
 
 		if (inline_ok) {
 			put_block_inline(r, v, t->column - 1);
@@ -1844,12 +1816,19 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 		  size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
 {
 	struct ye_comp comps[YAML_EDIT_MAX_PATH];
-	struct yaml_edit_doc *vdoc = NULL, empty = { .root = -1 };
-	struct ye_buf b = { 0 };
-	struct ye_render r = { .out = &b, .eol = doc->crlf ? "\r\n" : "\n", .step = doc->step,
-			       .as_string = flags & YAML_EDIT_AS_STRING };
-	struct yaml_edit_node null_node = { .kind = YAML_EDIT_SCALAR, .type = YAML_EDIT_NULL, .value = "",
-					    .parent = -1, .first = -1, .last = -1, .next = -1 };
+	struct yaml_edit_doc *vdoc = NULL, empty = {.root = -1};
+	struct ye_buf b = {0};
+	struct ye_render r = {.out = &b,
+			      .eol = doc->crlf ? "\r\n" : "\n",
+			      .step = doc->step,
+			      .as_string = flags & YAML_EDIT_AS_STRING};
+	struct yaml_edit_node null_node = {.kind = YAML_EDIT_SCALAR,
+					   .type = YAML_EDIT_NULL,
+					   .value = "",
+					   .parent = -1,
+					   .first = -1,
+					   .last = -1,
+					   .next = -1};
 	struct ye_val v;
 	char prefix[256];
 	size_t n, matched, i;
@@ -1871,7 +1850,8 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 		empty.n_nodes = 1;
 		empty.root = 0;
 	}
-	v = (struct ye_val){ .doc = vdoc->root < 0 ? &empty : vdoc, .node = vdoc->root < 0 ? 0 : vdoc->root, .root = true };
+	v = (struct ye_val){
+		.doc = vdoc->root < 0 ? &empty : vdoc, .node = vdoc->root < 0 ? 0 : vdoc->root, .root = true};
 	rc = walk(doc, path, comps, n, &node, &matched, err, errlen);
 	if (rc < 0)
 		goto done;
@@ -1894,8 +1874,11 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 	if (p && p->kind != YAML_EDIT_MAPPING) {
 		if (p->kind == YAML_EDIT_SCALAR && p->type == YAML_EDIT_NULL && matched > 0 && p->parent >= 0) {
 			/* `parent:` with no value becomes a mapping */
-			struct ye_val w = { .doc = v.doc, .node = v.node, .wrap = comps + matched, .nwrap = n - matched,
-					    .root = true };
+			struct ye_val w = {.doc = v.doc,
+					   .node = v.node,
+					   .wrap = comps + matched,
+					   .nwrap = n - matched,
+					   .root = true};
 
 			rc = check_anchors(doc, p, false, path, err, errlen);
 			if (rc == 0)
@@ -1903,7 +1886,9 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 			goto done;
 		}
 		rc = ye_fail(err, errlen, -EINVAL, "%s: %s is a %s, not a mapping", path, prefix,
-			     p->kind == YAML_EDIT_SEQUENCE ? "list" : p->kind == YAML_EDIT_ALIAS ? "alias" : "scalar");
+			     p->kind == YAML_EDIT_SEQUENCE ? "list"
+			     : p->kind == YAML_EDIT_ALIAS  ? "alias"
+							   : "scalar");
 		goto done;
 	}
 	if (p) {
@@ -1911,7 +1896,7 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 		if (rc < 0)
 			goto done;
 	}
-	struct ye_val w = { .doc = v.doc, .node = v.node, .wrap = comps + matched, .nwrap = n - matched, .root = true };
+	struct ye_val w = {.doc = v.doc, .node = v.node, .wrap = comps + matched, .nwrap = n - matched, .root = true};
 
 	rc = insert_key(doc, node, &w, &r, out, out_len, span, err, errlen);
 done:
@@ -1950,7 +1935,7 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 		    struct yaml_edit_span *span, char *err, size_t errlen)
 {
 	const struct yaml_edit_node *t, *p, *k = NULL, *prev = NULL, *nxt = NULL;
-	struct ye_buf b = { 0 };
+	struct ye_buf b = {0};
 	size_t start, end;
 	int rc;
 
@@ -2114,23 +2099,25 @@ int yaml_edit_seed_check(const char *seed, unsigned flags, char *err, size_t err
 		unsigned char c = (unsigned char)seed[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit((char)c) || strchr(".-:[]", c)))
-			return ye_fail(err, errlen, -EINVAL,
-				       "seed '%.*s': character %s%c%s not allowed (addresses and host names only; no "
-				       "spaces or shell metacharacters)",
-				       YE_QUOTE_MAX, seed, c >= 0x21 && c < 0x7f ? "'" : "", c >= 0x21 && c < 0x7f ? c : '?',
-				       c >= 0x21 && c < 0x7f ? "'" : (c == ' ' ? " (space)" : " (control or non-ASCII)"));
+			return ye_fail(
+				err, errlen, -EINVAL,
+				"seed '%.*s': character %s%c%s not allowed (addresses and host names only; no "
+				"spaces or shell metacharacters)",
+				YE_QUOTE_MAX, seed, c >= 0x21 && c < 0x7f ? "'" : "", c >= 0x21 && c < 0x7f ? c : '?',
+				c >= 0x21 && c < 0x7f ? "'" : (c == ' ' ? " (space)" : " (control or non-ASCII)"));
 	}
 	if (seed[0] == '[') {
 		const char *close = strchr(seed, ']');
 
 		if (!close || !ipv6_ok(seed + 1, (size_t)(close - seed - 1)))
-			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': not an IPv6 address in brackets", YE_QUOTE_MAX,
-				       seed);
+			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': not an IPv6 address in brackets",
+				       YE_QUOTE_MAX, seed);
 		if (close[1] == ':') {
 			port = close + 2;
 			port_len = strlen(port);
 		} else if (close[1]) {
-			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': unexpected text after ']'", YE_QUOTE_MAX, seed);
+			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': unexpected text after ']'", YE_QUOTE_MAX,
+				       seed);
 		}
 	} else if (ipv6_ok(seed, n)) {
 		return 0;
@@ -2138,19 +2125,20 @@ int yaml_edit_seed_check(const char *seed, unsigned flags, char *err, size_t err
 		colon = strchr(seed, ':');
 		if (colon) {
 			if (strchr(colon + 1, ':'))
-				return ye_fail(err, errlen, -EINVAL, "seed '%.*s': not an IPv6 address", YE_QUOTE_MAX, seed);
+				return ye_fail(err, errlen, -EINVAL, "seed '%.*s': not an IPv6 address", YE_QUOTE_MAX,
+					       seed);
 			host_len = (size_t)(colon - seed);
 			port = colon + 1;
 			port_len = strlen(port);
 		}
 		if (!ipv4_ok(host, host_len) && !hostname_ok(host, host_len))
-			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': not an IPv4 address or host name", YE_QUOTE_MAX,
-				       seed);
+			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': not an IPv4 address or host name",
+				       YE_QUOTE_MAX, seed);
 	}
 	if (port) {
 		if (!(flags & YAML_EDIT_SEEDS_PORT))
-			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': a port in seeds needs Cassandra 4.0 or later",
-				       YE_QUOTE_MAX, seed);
+			return ye_fail(err, errlen, -EINVAL,
+				       "seed '%.*s': a port in seeds needs Cassandra 4.0 or later", YE_QUOTE_MAX, seed);
 		if (!port_ok(port, port_len))
 			return ye_fail(err, errlen, -EINVAL, "seed '%.*s': port must be 1-65535", YE_QUOTE_MAX, seed);
 	}
@@ -2171,7 +2159,7 @@ int yaml_edit_set_seeds(const struct yaml_edit_doc *doc, const char *const *seed
 {
 	const char **kept = NULL;
 	const struct yaml_edit_node *sp;
-	struct ye_buf b = { 0 };
+	struct ye_buf b = {0};
 	size_t n = 0, total = n_seeds + n_external;
 	char lerr[YAML_EDIT_ERR_MAX];
 	int rc;

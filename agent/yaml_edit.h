@@ -1,4 +1,5 @@
-/* yaml_edit: surgical cassandra.yaml editor: libyaml parse with byte marks, dotted-path lookup, splices into the original bytes. */
+/* yaml_edit: surgical cassandra.yaml editor: libyaml parse with byte marks, dotted-path lookup, splices into the
+ * original bytes. */
 #ifndef CA_YAML_EDIT_H
 #define CA_YAML_EDIT_H
 
@@ -23,11 +24,11 @@
  * path through an alias. A UTF-8 byte order mark is accepted and kept.
  */
 
-#define YAML_EDIT_MAX_SIZE (16u * 1024 * 1024)
+#define YAML_EDIT_MAX_SIZE  (16u * 1024 * 1024)
 #define YAML_EDIT_MAX_DEPTH 64
 #define YAML_EDIT_MAX_NODES (256u * 1024)
-#define YAML_EDIT_MAX_PATH 32 /* components of a dotted path */
-#define YAML_EDIT_ERR_MAX 512
+#define YAML_EDIT_MAX_PATH  32 /* components of a dotted path */
+#define YAML_EDIT_ERR_MAX   512
 
 /* Where the seed list of SimpleSeedProvider lives: a comma-separated string. */
 #define YAML_EDIT_SEEDS_PATH "seed_provider[0].parameters[0].seeds"
@@ -64,23 +65,23 @@ enum yaml_edit_style {
 /* One node of a parsed document; read-only, owned by its document. */
 struct yaml_edit_node {
 	enum yaml_edit_kind kind;
-	enum yaml_edit_type type;   /* scalars; YAML_EDIT_STR for the rest */
+	enum yaml_edit_type type; /* scalars; YAML_EDIT_STR for the rest */
 	enum yaml_edit_style style;
-	bool anchored;              /* carries an &anchor, or is an *alias */
-	bool tagged;                /* carries an explicit tag (`!!str`) */
-	bool is_key;                /* a key of a mapping */
-	unsigned line, column;      /* of start, 1-based (column in characters) */
-	unsigned depth;             /* 0 for the root */
-	size_t start, end;          /* the node's text is bytes [start, end) of the document */
-	size_t tail;                /* end, or for a block scalar (and a block collection ending in
-	                             * one) the end of its trailing blank lines */
-	const char *value;          /* scalars: the decoded value, NUL-terminated (it may also hold
-	                             * NULs: see value_len); aliases: the anchor name; else NULL */
+	bool anchored;         /* carries an &anchor, or is an *alias */
+	bool tagged;           /* carries an explicit tag (`!!str`) */
+	bool is_key;           /* a key of a mapping */
+	unsigned line, column; /* of start, 1-based (column in characters) */
+	unsigned depth;        /* 0 for the root */
+	size_t start, end;     /* the node's text is bytes [start, end) of the document */
+	size_t tail;           /* end, or for a block scalar (and a block collection ending in
+				* one) the end of its trailing blank lines */
+	const char *value;     /* scalars: the decoded value, NUL-terminated (it may also hold
+				* NULs: see value_len); aliases: the anchor name; else NULL */
 	size_t value_len;
-	size_t count;               /* sequences: items; mappings: pairs */
+	size_t count; /* sequences: items; mappings: pairs */
 	/* Links (node indexes, -1 for none); walk with the functions below. */
 	int32_t parent, first, last, next;
-	size_t value_off;           /* internal */
+	size_t value_off; /* internal */
 };
 
 struct yaml_edit_doc;
@@ -130,8 +131,8 @@ const struct yaml_edit_node *yaml_edit_get(const struct yaml_edit_doc *doc, cons
  * [A-Za-z0-9_-]+. Returns 0 with *out set, -ENOENT (absent; `err` says which part) or -EINVAL
  * (bad path, or it goes through a scalar or an alias).
  */
-int yaml_edit_lookup(const struct yaml_edit_doc *doc, const char *path, const struct yaml_edit_node **out,
-		     char *err, size_t errlen);
+int yaml_edit_lookup(const struct yaml_edit_doc *doc, const char *path, const struct yaml_edit_node **out, char *err,
+		     size_t errlen);
 
 /* Flags of yaml_edit_set. */
 enum {
@@ -156,8 +157,8 @@ enum {
  * Returns 0, -ENOENT (a list index out of range), -EINVAL (bad path or value, anchored node,
  * parent is not a mapping; `err` says why) or -ENOMEM. The result is not re-parsed here.
  */
-int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char *value, unsigned flags,
-		  char **out, size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen);
+int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char *value, unsigned flags, char **out,
+		  size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen);
 
 /*
  * Deletes the node at `path` (a key with its value, or a list item): the lines from the key to

@@ -181,7 +181,7 @@ END_TEST
 START_TEST(window_crossing_midnight_belongs_to_its_start_day)
 {
 	/* Fri 22:00 - 02:00: Saturday 01:00 is inside, Saturday 23:00 is not. */
-	ck_assert(blockers_window_open("Fri 22:00-02:00 UTC", 1795222800000LL)); /* Sat 01:00 */
+	ck_assert(blockers_window_open("Fri 22:00-02:00 UTC", 1795222800000LL));  /* Sat 01:00 */
 	ck_assert(!blockers_window_open("Fri 22:00-02:00 UTC", 1795302000000LL)); /* Sat 23:00 */
 	ck_assert(blockers_window_open("", 0));
 	ck_assert(!blockers_window_open("garbage", SAT_0230));

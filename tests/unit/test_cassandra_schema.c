@@ -1,4 +1,5 @@
-/* test_cassandra_schema: Check unit tests of the per-version cassandra.yaml schema and validated edits (agent/cassandra_schema.c). */
+/* test_cassandra_schema: Check unit tests of the per-version cassandra.yaml schema and validated edits
+ * (agent/cassandra_schema.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -37,12 +38,13 @@ static const char base_311[] = "cluster_name: 'Test Cluster'\n"
 static int apply_set(enum cassandra_version v, unsigned flags, const char *text, const char *key, const char *value,
 		     struct cassandra_schema_result *res, char *err)
 {
-	struct cassandra_edit e = { .op = CASSANDRA_EDIT_SET, .key = key, .value = value };
+	struct cassandra_edit e = {.op = CASSANDRA_EDIT_SET, .key = key, .value = value};
 
 	return cassandra_schema_apply(v, flags, text, strlen(text), &e, 1, res, err, YAML_EDIT_ERR_MAX);
 }
 
-static void set_ok(enum cassandra_version v, const char *text, const char *key, const char *value, const char *want_line)
+static void set_ok(enum cassandra_version v, const char *text, const char *key, const char *value,
+		   const char *want_line)
 {
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX] = "";
@@ -62,8 +64,8 @@ static void set_refused(enum cassandra_version v, unsigned flags, const char *te
 	char err[YAML_EDIT_ERR_MAX] = "";
 	int rc = apply_set(v, flags, text, key, value, &res, err);
 
-	ck_assert_msg(rc == -EINVAL, "%s=%s on %s: expected refusal, got %d (%s)", key, value, cassandra_version_name(v), rc,
-		      err);
+	ck_assert_msg(rc == -EINVAL, "%s=%s on %s: expected refusal, got %d (%s)", key, value,
+		      cassandra_version_name(v), rc, err);
 	ck_assert_ptr_null(res.data);
 	ck_assert_msg(strstr(err, what), "expected '%s' in '%s'", what, err);
 }
@@ -125,7 +127,7 @@ START_TEST(version_parse_accepts_supported_versions_with_patch_levels)
 	ck_assert_int_eq(cassandra_version_parse("5.0.2", &v), 0);
 	ck_assert_int_eq(v, CASSANDRA_5_0);
 	ck_assert_str_eq(cassandra_version_name(CASSANDRA_4_1), "4.1");
-	const char *bad[] = { "", "5", "5.", "3.0", "4.2", "x.y", "5.0x", "5.0.", "-4.0", "4.0 ", NULL };
+	const char *bad[] = {"", "5", "5.", "3.0", "4.2", "x.y", "5.0x", "5.0.", "-4.0", "4.0 ", NULL};
 
 	for (const char **p = bad; *p; p++)
 		ck_assert_msg(cassandra_version_parse(*p, &v) == -EINVAL, "'%s' accepted", *p);
@@ -136,8 +138,8 @@ static void assert_sorted(const struct cassandra_schema_key *keys, size_t n, con
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			ck_assert_msg(strcmp(keys[i - 1].name, keys[i].name) < 0, "%s: %s before %s", where, keys[i - 1].name,
-				      keys[i].name);
+			ck_assert_msg(strcmp(keys[i - 1].name, keys[i].name) < 0, "%s: %s before %s", where,
+				      keys[i - 1].name, keys[i].name);
 		if (keys[i].n_children)
 			assert_sorted(keys[i].children, keys[i].n_children, keys[i].name);
 	}
@@ -171,7 +173,8 @@ START_TEST(schema_types_come_from_the_default_files_and_renamed_settings)
 	ck_assert_str_eq(k->replaced_by, "read_request_timeout");
 	ck_assert_int_eq(cassandra_schema_find(CASSANDRA_4_1, "compaction_throughput")->type, CASSANDRA_SCHEMA_RATE);
 	ck_assert_int_eq(cassandra_schema_find(CASSANDRA_4_1, "max_value_size")->type, CASSANDRA_SCHEMA_SIZE);
-	ck_assert_int_eq(cassandra_schema_find(CASSANDRA_3_11, "read_request_timeout_in_ms")->type, CASSANDRA_SCHEMA_INT);
+	ck_assert_int_eq(cassandra_schema_find(CASSANDRA_3_11, "read_request_timeout_in_ms")->type,
+			 CASSANDRA_SCHEMA_INT);
 	ck_assert_ptr_null(cassandra_schema_find(CASSANDRA_3_11, "read_request_timeout"));
 	ck_assert_int_eq(cassandra_schema_find(CASSANDRA_4_0, "hinted_handoff_enabled")->type, CASSANDRA_SCHEMA_BOOL);
 	ck_assert_int_eq(cassandra_schema_find(CASSANDRA_4_0, "cluster_name")->type, CASSANDRA_SCHEMA_STRING);
@@ -199,9 +202,9 @@ START_TEST(schema_knows_every_key_of_each_default_file)
 		const char *file;
 		enum cassandra_version v;
 	} files[] = {
-		{ "cassandra-3.11.yaml", CASSANDRA_3_11 }, { "cassandra-4.0.yaml", CASSANDRA_4_0 },
-		{ "cassandra-4.1.yaml", CASSANDRA_4_1 },   { "cassandra-5.0.yaml", CASSANDRA_5_0 },
-		{ "cassandra_latest-5.0.yaml", CASSANDRA_5_0 },
+		{"cassandra-3.11.yaml", CASSANDRA_3_11},      {"cassandra-4.0.yaml", CASSANDRA_4_0},
+		{"cassandra-4.1.yaml", CASSANDRA_4_1},        {"cassandra-5.0.yaml", CASSANDRA_5_0},
+		{"cassandra_latest-5.0.yaml", CASSANDRA_5_0},
 	};
 	const char *data = shared_data();
 	char path[4300], err[YAML_EDIT_ERR_MAX];
@@ -220,11 +223,11 @@ START_TEST(schema_knows_every_key_of_each_default_file)
 		root = yaml_edit_root(doc);
 		for (const struct yaml_edit_node *k = yaml_edit_first(doc, root); k; k = yaml_edit_next(doc, k)) {
 			const struct cassandra_schema_key *key = cassandra_schema_find(files[i].v, k->value);
-			struct cassandra_schema_warnings w = { 0 };
+			struct cassandra_schema_warnings w = {0};
 
 			ck_assert_msg(key != NULL, "%s: %s unknown", files[i].file, k->value);
-			ck_assert_msg(cassandra_schema_check_value(files[i].v, key, doc, yaml_edit_value(doc, k), k->value, &w, err,
-								   sizeof(err)) == 0,
+			ck_assert_msg(cassandra_schema_check_value(files[i].v, key, doc, yaml_edit_value(doc, k),
+								   k->value, &w, err, sizeof(err)) == 0,
 				      "%s: default value refused: %s", files[i].file, err);
 		}
 		ck_assert_int_eq(cassandra_schema_check_renames(files[i].v, doc, err, sizeof(err)), 0);
@@ -238,7 +241,8 @@ END_TEST
 
 START_TEST(unknown_key_refused_with_a_hint)
 {
-	set_refused(CASSANDRA_4_1, 0, base_41, "no_such_setting", "1", "no_such_setting: unknown key for Cassandra 4.1");
+	set_refused(CASSANDRA_4_1, 0, base_41, "no_such_setting", "1",
+		    "no_such_setting: unknown key for Cassandra 4.1");
 	set_refused(CASSANDRA_3_11, 0, base_311, "read_request_timeout", "5000ms",
 		    "known in 4.1, 5.0); Cassandra 3.11 calls it read_request_timeout_in_ms");
 	set_refused(CASSANDRA_4_0, 0, base_311, "storage_compatibility_mode", "NONE", "(known in 5.0)");
@@ -247,7 +251,8 @@ END_TEST
 
 START_TEST(wrong_types_refused)
 {
-	set_refused(CASSANDRA_4_1, 0, base_41, "concurrent_reads", "abc", "expects an integer for Cassandra 4.1, got a string 'abc'");
+	set_refused(CASSANDRA_4_1, 0, base_41, "concurrent_reads", "abc",
+		    "expects an integer for Cassandra 4.1, got a string 'abc'");
 	set_refused(CASSANDRA_4_1, 0, base_41, "concurrent_reads", "1.5", "got a float");
 	set_refused(CASSANDRA_4_1, 0, base_41, "concurrent_reads", "", "got null");
 	set_refused(CASSANDRA_4_1, 0, base_41, "hinted_handoff_enabled", "maybe", "expects a boolean");
@@ -264,7 +269,8 @@ START_TEST(right_types_accepted)
 	set_ok(CASSANDRA_4_1, base_41, "concurrent_reads", "64", "concurrent_reads: 64\n");
 	set_ok(CASSANDRA_4_1, base_41, "hinted_handoff_enabled", "false", "hinted_handoff_enabled: false\n");
 	set_ok(CASSANDRA_4_1, base_41, "phi_convict_threshold", "12", "phi_convict_threshold: 12\n");
-	set_ok(CASSANDRA_4_1, base_41, "client_encryption_options", "{enabled: true, keystore: /etc/k.jks}", "  enabled: true\n");
+	set_ok(CASSANDRA_4_1, base_41, "client_encryption_options", "{enabled: true, keystore: /etc/k.jks}",
+	       "  enabled: true\n");
 	set_ok(CASSANDRA_5_0, base_41, "client_encryption_options.enabled", "true", "  enabled: true\n");
 	set_ok(CASSANDRA_4_0, base_311, "endpoint_snitch", "GossipingPropertyFileSnitch", NULL);
 }
@@ -307,8 +313,9 @@ START_TEST(old_names_accepted_as_deprecated_on_41)
 	const char *text = "cluster_name: x\n";
 
 	ck_assert_int_eq(apply_set(CASSANDRA_4_1, 0, text, "write_request_timeout_in_ms", "2000", &res, err), 0);
-	ck_assert_ptr_nonnull(strstr(res.warn.text, "write_request_timeout_in_ms: deprecated in Cassandra 4.1; the new name "
-						    "is write_request_timeout"));
+	ck_assert_ptr_nonnull(strstr(res.warn.text,
+				     "write_request_timeout_in_ms: deprecated in Cassandra 4.1; the new name "
+				     "is write_request_timeout"));
 	cassandra_schema_result_free(&res);
 	set_refused(CASSANDRA_4_1, 0, text, "write_request_timeout_in_ms", "2000ms", "expects an integer");
 }
@@ -318,24 +325,26 @@ START_TEST(old_and_new_name_together_refused)
 {
 	set_refused(CASSANDRA_4_1, 0, base_41, "read_request_timeout_in_ms", "5000",
 		    "both read_request_timeout_in_ms and read_request_timeout are set");
-	set_refused(CASSANDRA_5_0, 0, "enable_user_defined_functions: false\n", "user_defined_functions_enabled", "true",
-		    "both enable_user_defined_functions and user_defined_functions_enabled are set");
+	set_refused(CASSANDRA_5_0, 0, "enable_user_defined_functions: false\n", "user_defined_functions_enabled",
+		    "true", "both enable_user_defined_functions and user_defined_functions_enabled are set");
 	/* two old names of one setting */
-	set_refused(CASSANDRA_4_1, 0, "internode_send_buff_size_in_bytes: 0\n", "internode_socket_send_buffer_size_in_bytes",
-		    "0", "both are old names of internode_socket_send_buffer_size");
+	set_refused(CASSANDRA_4_1, 0, "internode_send_buff_size_in_bytes: 0\n",
+		    "internode_socket_send_buffer_size_in_bytes", "0",
+		    "both are old names of internode_socket_send_buffer_size");
 }
 END_TEST
 
 START_TEST(renaming_in_one_apply_passes)
 {
 	struct cassandra_edit e[] = {
-		{ .op = CASSANDRA_EDIT_UNSET, .key = "read_request_timeout" },
-		{ .op = CASSANDRA_EDIT_SET, .key = "read_request_timeout_in_ms", .value = "6000" },
+		{.op = CASSANDRA_EDIT_UNSET, .key = "read_request_timeout"},
+		{.op = CASSANDRA_EDIT_SET, .key = "read_request_timeout_in_ms", .value = "6000"},
 	};
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX];
 
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), e, 2, &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), e, 2, &res, err, sizeof(err)), 0);
 	ck_assert_ptr_null(strstr(res.data, "read_request_timeout:"));
 	ck_assert_ptr_nonnull(strstr(res.data, "\nread_request_timeout_in_ms: 6000\n"));
 	cassandra_schema_result_free(&res);
@@ -344,9 +353,15 @@ END_TEST
 
 START_TEST(protected_keys_need_force)
 {
-	static const char *const keys[] = { "cluster_name", "partitioner", "num_tokens", "initial_token",
-					    "data_file_directories", "commitlog_directory", "saved_caches_directory", NULL };
-	struct cassandra_edit unset = { .op = CASSANDRA_EDIT_UNSET, .key = "num_tokens" };
+	static const char *const keys[] = {"cluster_name",
+					   "partitioner",
+					   "num_tokens",
+					   "initial_token",
+					   "data_file_directories",
+					   "commitlog_directory",
+					   "saved_caches_directory",
+					   NULL};
+	struct cassandra_edit unset = {.op = CASSANDRA_EDIT_UNSET, .key = "num_tokens"};
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX];
 
@@ -358,12 +373,13 @@ START_TEST(protected_keys_need_force)
 	ck_assert_int_eq(apply_set(CASSANDRA_4_1, CASSANDRA_SCHEMA_FORCE, base_41, "num_tokens", "8", &res, err), 0);
 	ck_assert_ptr_nonnull(strstr(res.data, "num_tokens: 8\n"));
 	cassandra_schema_result_free(&res);
-	ck_assert_int_eq(apply_set(CASSANDRA_4_1, CASSANDRA_SCHEMA_FORCE, base_41, "data_file_directories", "[/d1, /d2]", &res,
-				   err),
+	ck_assert_int_eq(apply_set(CASSANDRA_4_1, CASSANDRA_SCHEMA_FORCE, base_41, "data_file_directories",
+				   "[/d1, /d2]", &res, err),
 			 0);
 	cassandra_schema_result_free(&res);
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), &unset, 1, &res, err, sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), &unset, 1, &res, err, sizeof(err)),
+		-EINVAL);
 	ck_assert(!cassandra_schema_protected("concurrent_reads"));
 }
 END_TEST
@@ -373,14 +389,14 @@ START_TEST(nested_keys_checked_where_known_and_warned_where_not)
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX];
 
-	ck_assert_int_eq(apply_set(CASSANDRA_4_1, 0, base_41, "client_encryption_options.accepted_protocols", "[TLSv1.2]",
-				   &res, err),
+	ck_assert_int_eq(apply_set(CASSANDRA_4_1, 0, base_41, "client_encryption_options.accepted_protocols",
+				   "[TLSv1.2]", &res, err),
 			 0);
 	ck_assert_ptr_nonnull(strstr(res.warn.text, "client_encryption_options.accepted_protocols: not in the default "
 						    "cassandra.yaml of 4.1; accepted without a type check"));
 	cassandra_schema_result_free(&res);
-	ck_assert_int_eq(apply_set(CASSANDRA_4_1, 0, base_41, "client_encryption_options", "{enabled: true, my_option: 1}",
-				   &res, err),
+	ck_assert_int_eq(apply_set(CASSANDRA_4_1, 0, base_41, "client_encryption_options",
+				   "{enabled: true, my_option: 1}", &res, err),
 			 0);
 	ck_assert_ptr_nonnull(strstr(res.warn.text, "client_encryption_options.my_option: not in the default"));
 	cassandra_schema_result_free(&res);
@@ -392,34 +408,39 @@ END_TEST
 
 START_TEST(seeds_ports_need_40_and_bad_seeds_are_refused)
 {
-	const char *with_port[] = { "10.0.0.1:7000", "10.0.0.2" };
-	const char *semicolon[] = { "10.0.0.1;reboot" };
-	const char *subst[] = { "$(reboot)" };
-	const char *space[] = { "10.0.0.1 10.0.0.2" };
-	struct cassandra_edit e = { .op = CASSANDRA_EDIT_SEEDS, .seeds = with_port, .n_seeds = 2 };
+	const char *with_port[] = {"10.0.0.1:7000", "10.0.0.2"};
+	const char *semicolon[] = {"10.0.0.1;reboot"};
+	const char *subst[] = {"$(reboot)"};
+	const char *space[] = {"10.0.0.1 10.0.0.2"};
+	struct cassandra_edit e = {.op = CASSANDRA_EDIT_SEEDS, .seeds = with_port, .n_seeds = 2};
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX];
 
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_3_11, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_3_11, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "needs Cassandra 4.0"));
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(res.data, "- seeds: \"10.0.0.1:7000,10.0.0.2\"\n"));
 	cassandra_schema_result_free(&res);
 	e.n_seeds = 0;
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
+		-EINVAL);
 	e.n_seeds = 1;
 	e.seeds = semicolon;
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
+		-EINVAL);
 	e.seeds = subst;
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
+		-EINVAL);
 	e.seeds = space;
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_0, 0, base_311, strlen(base_311), &e, 1, &res, err, sizeof(err)),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "(space)"));
 }
 END_TEST
@@ -427,13 +448,14 @@ END_TEST
 START_TEST(apply_runs_edits_in_order_and_reports_unchanged)
 {
 	struct cassandra_edit e[] = {
-		{ .op = CASSANDRA_EDIT_SET, .key = "concurrent_reads", .value = "64" },
-		{ .op = CASSANDRA_EDIT_SET, .key = "concurrent_reads", .value = "32" },
+		{.op = CASSANDRA_EDIT_SET, .key = "concurrent_reads", .value = "64"},
+		{.op = CASSANDRA_EDIT_SET, .key = "concurrent_reads", .value = "32"},
 	};
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX];
 
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), e, 2, &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), e, 2, &res, err, sizeof(err)), 0);
 	ck_assert(!res.changed);
 	ck_assert_str_eq(res.data, base_41);
 	cassandra_schema_result_free(&res);
@@ -442,11 +464,12 @@ END_TEST
 
 START_TEST(apply_unset_of_an_absent_key_is_a_warning)
 {
-	struct cassandra_edit e = { .op = CASSANDRA_EDIT_UNSET, .key = "concurrent_writes" };
+	struct cassandra_edit e = {.op = CASSANDRA_EDIT_UNSET, .key = "concurrent_writes"};
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX];
 
-	ck_assert_int_eq(cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), &e, 1, &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		cassandra_schema_apply(CASSANDRA_4_1, 0, base_41, strlen(base_41), &e, 1, &res, err, sizeof(err)), 0);
 	ck_assert(!res.changed);
 	ck_assert_ptr_nonnull(strstr(res.warn.text, "concurrent_writes: not set; nothing to delete"));
 	cassandra_schema_result_free(&res);
@@ -477,8 +500,9 @@ START_TEST(apply_no_validate_skips_schema_but_not_protection)
 	struct cassandra_schema_result res;
 	char err[YAML_EDIT_ERR_MAX];
 
-	ck_assert_int_eq(apply_set(CASSANDRA_VERSION_COUNT, CASSANDRA_SCHEMA_NO_VALIDATE, base_41, "my_custom", "x", &res, err),
-			 0);
+	ck_assert_int_eq(
+		apply_set(CASSANDRA_VERSION_COUNT, CASSANDRA_SCHEMA_NO_VALIDATE, base_41, "my_custom", "x", &res, err),
+		0);
 	ck_assert_ptr_nonnull(strstr(res.data, "\nmy_custom: x\n"));
 	cassandra_schema_result_free(&res);
 	set_refused(CASSANDRA_VERSION_COUNT, CASSANDRA_SCHEMA_NO_VALIDATE, base_41, "cluster_name", "y", "protected");
@@ -492,7 +516,8 @@ START_TEST(apply_warns_about_unknown_keys_already_in_the_file)
 	const char *text = "cluster_name: x\nmystery_setting: 1\n";
 
 	ck_assert_int_eq(apply_set(CASSANDRA_4_1, 0, text, "concurrent_reads", "8", &res, err), 0);
-	ck_assert_ptr_nonnull(strstr(res.warn.text, "mystery_setting: unknown key for Cassandra 4.1 (already in the file"));
+	ck_assert_ptr_nonnull(
+		strstr(res.warn.text, "mystery_setting: unknown key for Cassandra 4.1 (already in the file"));
 	cassandra_schema_result_free(&res);
 }
 END_TEST

@@ -1,4 +1,5 @@
-/* test_certstore: PEM parsing, validation and store building/reading, on certificates made at test time by tests/certs/make_node_certs.sh. */
+/* test_certstore: PEM parsing, validation and store building/reading, on certificates made at test time by
+ * tests/certs/make_node_certs.sh. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -47,7 +48,7 @@ static char *load(const char *name, size_t *len)
 	return buf;
 }
 
-static STACK_OF(X509) *certs_of(const char *name)
+static STACK_OF(X509) * certs_of(const char *name)
 {
 	STACK_OF(X509) *certs = NULL;
 	char err[512];
@@ -61,7 +62,7 @@ static STACK_OF(X509) *certs_of(const char *name)
 }
 
 /* Certificates of several files, in order (NULL-terminated names). */
-static STACK_OF(X509) *certs_of_files(const char *first, ...)
+static STACK_OF(X509) * certs_of_files(const char *first, ...)
 {
 	STACK_OF(X509) *all = sk_X509_new_null();
 	va_list ap;
@@ -180,7 +181,7 @@ END_TEST
 
 START_TEST(test_parse_refuses_binary_blob)
 {
-	static const unsigned char blob[] = { 0x00, 0xff, 0x10, 0x02, 'a', 'b', 0x7f, 0x01 };
+	static const unsigned char blob[] = {0x00, 0xff, 0x10, 0x02, 'a', 'b', 0x7f, 0x01};
 	STACK_OF(X509) *certs = NULL;
 	char err[256];
 
@@ -280,9 +281,9 @@ START_TEST(test_parse_key_encrypted_needs_the_right_password)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_keystore(CERTSTORE_PEM, key, chain, "s3cret", NULL, &out, &out_len, err,
-						  sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_keystore(CERTSTORE_PEM, key, chain, "s3cret", NULL, &out, &out_len, err, sizeof err),
+		0);
 	ck_assert_ptr_nonnull(memmem(out, out_len, "ENCRYPTED PRIVATE KEY", 21));
 	ck_assert_int_eq(certstore_parse_key(out, out_len, NULL, &back, err, sizeof err), -EACCES);
 	ck_assert_msg(strstr(err, "encrypted"), "%s", err);
@@ -331,7 +332,7 @@ END_TEST
 START_TEST(test_validate_cas_accepts_roots_and_intermediate)
 {
 	STACK_OF(X509) *cas = certs_of_files("root-ca.pem", "root2-ca.pem", "int-ca.pem", NULL);
-	struct certstore_warnings w = { 0 };
+	struct certstore_warnings w = {0};
 	char err[256];
 
 	ck_assert_int_eq(certstore_validate_cas(cas, NULL, &w, err, sizeof err), 0);
@@ -389,7 +390,7 @@ END_TEST
 START_TEST(test_validate_cas_accepts_expired_ca_at_an_earlier_time)
 {
 	STACK_OF(X509) *cas = certs_of("expired-ca.pem");
-	struct certstore_policy p = { .now = 1594000000 }; /* 2020-07-06 */
+	struct certstore_policy p = {.now = 1594000000}; /* 2020-07-06 */
 	char err[256];
 
 	ck_assert_int_eq(certstore_validate_cas(cas, &p, NULL, err, sizeof err), 0);
@@ -400,7 +401,7 @@ END_TEST
 START_TEST(test_validate_cas_warns_on_non_ca_and_duplicate)
 {
 	STACK_OF(X509) *cas = certs_of_files("root-ca.pem", "node.pem", "root-ca.pem", NULL);
-	struct certstore_warnings w = { 0 };
+	struct certstore_warnings w = {0};
 	char err[256];
 
 	ck_assert_int_eq(certstore_validate_cas(cas, NULL, &w, err, sizeof err), 0);
@@ -417,8 +418,8 @@ START_TEST(test_validate_cas_warns_when_expiring_within_30_days)
 {
 	STACK_OF(X509) *cas = certs_of("int-ca.pem");
 	struct certstore_entry e;
-	struct certstore_policy p = { 0 };
-	struct certstore_warnings w = { 0 };
+	struct certstore_policy p = {0};
+	struct certstore_warnings w = {0};
 	char err[256];
 
 	ck_assert_int_eq(certstore_entry_from_cert(sk_X509_value(cas, 0), 0, &e), 0);
@@ -436,8 +437,8 @@ END_TEST
 
 START_TEST(test_identity_valid_chain_with_matching_san_has_no_warnings)
 {
-	struct certstore_policy p = { .node_address = "10.0.1.11", .require_san = true };
-	struct certstore_warnings w = { 0 };
+	struct certstore_policy p = {.node_address = "10.0.1.11", .require_san = true};
+	struct certstore_warnings w = {0};
 	char err[512];
 
 	ck_assert_int_eq(identity("node.key", "node-chain.pem", "root-ca.pem", &p, &w, err, sizeof err), 0);
@@ -517,8 +518,8 @@ END_TEST
 
 START_TEST(test_identity_san_mismatch_warns_by_default)
 {
-	struct certstore_policy p = { .node_address = "10.9.9.9", .node_hostname = "node9.example.com" };
-	struct certstore_warnings w = { 0 };
+	struct certstore_policy p = {.node_address = "10.9.9.9", .node_hostname = "node9.example.com"};
+	struct certstore_warnings w = {0};
 	char err[512];
 
 	ck_assert_int_eq(identity("node.key", "node-chain.pem", "root-ca.pem", &p, &w, err, sizeof err), 0);
@@ -532,7 +533,7 @@ END_TEST
 
 START_TEST(test_identity_san_mismatch_refused_when_required)
 {
-	struct certstore_policy p = { .node_address = "10.9.9.9", .require_san = true };
+	struct certstore_policy p = {.node_address = "10.9.9.9", .require_san = true};
 	char err[512];
 
 	ck_assert_int_eq(identity("node.key", "node-chain.pem", "root-ca.pem", &p, NULL, err, sizeof err),
@@ -543,7 +544,7 @@ END_TEST
 
 START_TEST(test_identity_san_matches_hostname_not_subject_cn_alone)
 {
-	struct certstore_policy p = { .node_hostname = "node1.example.com", .require_san = true };
+	struct certstore_policy p = {.node_hostname = "node1.example.com", .require_san = true};
 	char err[512];
 
 	ck_assert_int_eq(identity("node.key", "node-chain.pem", "root-ca.pem", &p, NULL, err, sizeof err), 0);
@@ -558,7 +559,7 @@ END_TEST
 
 START_TEST(test_identity_without_trust_set_warns_chain_unverified)
 {
-	struct certstore_warnings w = { 0 };
+	struct certstore_warnings w = {0};
 	char err[512];
 
 	ck_assert_int_eq(identity("node.key", "node-chain.pem", NULL, NULL, &w, err, sizeof err), 0);
@@ -594,16 +595,16 @@ START_TEST(test_pkcs12_truststore_bags_carry_java_trust_attribute)
 	STACK_OF(X509) *cas = certs_of_files("root-ca.pem", "root2-ca.pem", NULL);
 	ASN1_OBJECT *oracle = OBJ_txt2obj("2.16.840.1.113894.746875.1.1", 1);
 	ASN1_OBJECT *any = OBJ_txt2obj("2.5.29.37.0", 1);
-	STACK_OF(PKCS7) *safes;
-	STACK_OF(PKCS12_SAFEBAG) *bags;
+	STACK_OF(PKCS7) * safes;
+	STACK_OF(PKCS12_SAFEBAG) * bags;
 	unsigned char *out = NULL;
 	const unsigned char *q;
 	size_t out_len = 0;
 	PKCS12 *p12;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err), 0);
 	q = out;
 	p12 = d2i_PKCS12(NULL, &q, (long)out_len);
 	ck_assert_ptr_nonnull(p12);
@@ -657,8 +658,8 @@ START_TEST(test_pkcs12_truststore_reads_back_as_trusted_entries)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err), 0);
 	ck_assert_int_eq(certstore_describe(out, out_len, CERTSTORE_PKCS12, "changeit", 0, &l, err, sizeof err), 0);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert(l.integrity_checked);
@@ -686,8 +687,8 @@ START_TEST(test_pkcs12_truststore_wrong_password_refused)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err), 0);
 	ck_assert_int_eq(certstore_describe(out, out_len, CERTSTORE_PKCS12, "nope", 0, &l, err, sizeof err), -EACCES);
 	ck_assert_msg(strstr(err, "integrity check failed"), "%s", err);
 	ck_assert_uint_eq(l.n, 0);
@@ -704,8 +705,8 @@ START_TEST(test_pkcs12_truststore_writes_duplicates_once)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_truststore(CERTSTORE_PKCS12, cas, "changeit", 0, &out, &out_len, err, sizeof err), 0);
 	ck_assert_int_eq(certstore_describe(out, out_len, CERTSTORE_PKCS12, "changeit", 0, &l, err, sizeof err), 0);
 	ck_assert_uint_eq(l.n, 2);
 	ck_assert_str_ne(l.v[0].alias, l.v[1].alias);
@@ -724,7 +725,8 @@ START_TEST(test_truststore_refuses_empty_list_and_missing_password)
 
 	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, none, "pw", 0, &out, &out_len, err, sizeof err),
 			 -ENODATA);
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, NULL, 0, &out, &out_len, err, sizeof err), -EINVAL);
+	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, NULL, 0, &out, &out_len, err, sizeof err),
+			 -EINVAL);
 	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, cas, "", 0, &out, &out_len, err, sizeof err),
 			 -EINVAL);
 	ck_assert_msg(strstr(err, "needs a password"), "%s", err);
@@ -739,7 +741,7 @@ END_TEST
 START_TEST(test_jks_truststore_layout_and_integrity_hash)
 {
 	STACK_OF(X509) *cas = certs_of_files("root-ca.pem", "root2-ca.pem", NULL);
-	static const unsigned char pw_utf16be[] = { 0, 'c', 0, 'h', 0, 'a', 0, 'n', 0, 'g', 0, 'e', 0, 'i', 0, 't' };
+	static const unsigned char pw_utf16be[] = {0, 'c', 0, 'h', 0, 'a', 0, 'n', 0, 'g', 0, 'e', 0, 'i', 0, 't'};
 	unsigned char *out = NULL, md[20];
 	unsigned char *der = NULL;
 	size_t out_len = 0, off;
@@ -748,9 +750,9 @@ START_TEST(test_jks_truststore_layout_and_integrity_hash)
 	unsigned int mdlen = 0;
 	int derlen;
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 1700000000, &out, &out_len, err,
-						    sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 1700000000, &out, &out_len, err, sizeof err),
+		0);
 	ck_assert_uint_eq(be32(out), 0xFEEDFEEDu);
 	ck_assert_uint_eq(be32(out + 4), 2);
 	ck_assert_uint_eq(be32(out + 8), 2);
@@ -791,7 +793,8 @@ START_TEST(test_jks_truststore_reads_back_and_checks_password)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 0, &out, &out_len, err, sizeof err), 0);
+	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 0, &out, &out_len, err, sizeof err),
+			 0);
 	ck_assert_int_eq(certstore_describe(out, out_len, CERTSTORE_JKS, "changeit", 0, &l, err, sizeof err), 0);
 	ck_assert_uint_eq(l.n, 2);
 	ck_assert(l.integrity_checked);
@@ -816,7 +819,8 @@ START_TEST(test_jks_altered_byte_fails_integrity_check)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 0, &out, &out_len, err, sizeof err), 0);
+	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 0, &out, &out_len, err, sizeof err),
+			 0);
 	out[out_len - 100] ^= 0x01; /* inside the certificate's DER signature */
 	ck_assert_int_eq(certstore_describe(out, out_len, CERTSTORE_JKS, "changeit", 0, &l, err, sizeof err), -EACCES);
 	free(out);
@@ -832,9 +836,11 @@ START_TEST(test_jks_truncated_store_refused)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 0, &out, &out_len, err, sizeof err), 0);
+	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "changeit", 0, &out, &out_len, err, sizeof err),
+			 0);
 	for (size_t cut = 1; cut < out_len; cut += 97) {
-		ck_assert_int_eq(certstore_describe(out, cut, CERTSTORE_JKS, "changeit", 0, &l, err, sizeof err), -EBADMSG);
+		ck_assert_int_eq(certstore_describe(out, cut, CERTSTORE_JKS, "changeit", 0, &l, err, sizeof err),
+				 -EBADMSG);
 		ck_assert_uint_eq(l.n, 0);
 	}
 	free(out);
@@ -850,12 +856,12 @@ START_TEST(test_jks_non_ascii_password_round_trips)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "p\xc3\xa4ss\xf0\x9f\x94\x91", 0, &out, &out_len,
-						    err, sizeof err),
+	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "p\xc3\xa4ss\xf0\x9f\x94\x91", 0, &out,
+						    &out_len, err, sizeof err),
 			 0);
-	ck_assert_int_eq(certstore_describe(out, out_len, CERTSTORE_JKS, "p\xc3\xa4ss\xf0\x9f\x94\x91", 0, &l, err,
-					    sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_describe(out, out_len, CERTSTORE_JKS, "p\xc3\xa4ss\xf0\x9f\x94\x91", 0, &l, err, sizeof err),
+		0);
 	certstore_list_free(&l);
 	free(out);
 	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_JKS, cas, "bad\xff", 0, &out, &out_len, err, sizeof err),
@@ -902,8 +908,8 @@ START_TEST(test_pkcs12_keystore_holds_one_key_entry_with_full_chain)
 	PKCS12 *p12;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_keystore(CERTSTORE_PKCS12, key, chain, "changeit", "Node1", &out, &out_len, err,
-						  sizeof err),
+	ck_assert_int_eq(certstore_build_keystore(CERTSTORE_PKCS12, key, chain, "changeit", "Node1", &out, &out_len,
+						  err, sizeof err),
 			 0);
 	ck_assert_int_eq(certstore_describe(out, out_len, CERTSTORE_PKCS12, "changeit", 0, &l, err, sizeof err), 0);
 	ck_assert_uint_eq(l.n, 2);
@@ -941,8 +947,8 @@ START_TEST(test_pem_keystore_unencrypted_without_password)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_keystore(CERTSTORE_PEM, key, chain, NULL, NULL, &out, &out_len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_keystore(CERTSTORE_PEM, key, chain, NULL, NULL, &out, &out_len, err, sizeof err), 0);
 	ck_assert_int_eq(memcmp(out, "-----BEGIN PRIVATE KEY-----", 27), 0);
 	ck_assert_int_eq(certstore_parse_key(out, out_len, NULL, &back, err, sizeof err), 0);
 	ck_assert_int_eq(EVP_PKEY_eq(back, key), 1);
@@ -974,8 +980,8 @@ START_TEST(test_pem_keystore_key_uses_java_readable_pbe)
 	X509_SIG *sig;
 	BIO *bio;
 
-	ck_assert_int_eq(certstore_build_keystore(CERTSTORE_PEM, key, chain, "pw", NULL, &out, &out_len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(
+		certstore_build_keystore(CERTSTORE_PEM, key, chain, "pw", NULL, &out, &out_len, err, sizeof err), 0);
 	bio = BIO_new_mem_buf(out, (int)out_len);
 	ck_assert_int_eq(PEM_read_bio(bio, &name, &header, &der, &derlen), 1);
 	ck_assert_str_eq(name, "ENCRYPTED PRIVATE KEY");
@@ -1004,10 +1010,12 @@ START_TEST(test_jks_keystore_is_not_written)
 	size_t out_len = 0;
 	char err[256];
 
-	ck_assert_int_eq(certstore_build_keystore(CERTSTORE_JKS, key, chain, "pw", NULL, &out, &out_len, err, sizeof err),
-			 -ENOTSUP);
-	ck_assert_int_eq(certstore_build_keystore(CERTSTORE_PKCS12, key, chain, NULL, NULL, &out, &out_len, err, sizeof err),
-			 -EINVAL);
+	ck_assert_int_eq(
+		certstore_build_keystore(CERTSTORE_JKS, key, chain, "pw", NULL, &out, &out_len, err, sizeof err),
+		-ENOTSUP);
+	ck_assert_int_eq(
+		certstore_build_keystore(CERTSTORE_PKCS12, key, chain, NULL, NULL, &out, &out_len, err, sizeof err),
+		-EINVAL);
 	ck_assert_ptr_null(out);
 	certstore_certs_free(chain);
 	EVP_PKEY_free(key);
@@ -1076,7 +1084,8 @@ START_TEST(test_type_names_and_detection)
 	ck_assert_int_eq(certstore_type_detect(out, out_len, &t), 0);
 	ck_assert_int_eq(t, CERTSTORE_JKS);
 	free(out);
-	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, cas, "pw", 0, &out, &out_len, err, sizeof err), 0);
+	ck_assert_int_eq(certstore_build_truststore(CERTSTORE_PKCS12, cas, "pw", 0, &out, &out_len, err, sizeof err),
+			 0);
 	ck_assert_int_eq(certstore_type_detect(out, out_len, &t), 0);
 	ck_assert_int_eq(t, CERTSTORE_PKCS12);
 	free(out);

@@ -12,7 +12,7 @@
 #include "log.h"
 
 #define ST(x) CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_##x
-#define NOW 1700000000000LL
+#define NOW   1700000000000LL
 
 static uv_loop_t loop;
 static char dir[64];
@@ -170,7 +170,8 @@ START_TEST(many_puts_are_grouped_into_few_syncs_and_keep_order)
 
 	for (int i = 0; i < 500; i++) {
 		snprintf(id, sizeof id, "c%03d", i);
-		ck_assert_int_eq(command_store_put(s, id, "run_nodetool", ST(REJECTED), "no", NULL, 0, NOW, synced_cb, NULL), 0);
+		ck_assert_int_eq(
+			command_store_put(s, id, "run_nodetool", ST(REJECTED), "no", NULL, 0, NOW, synced_cb, NULL), 0);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ck_assert_int_eq(synced, 500);

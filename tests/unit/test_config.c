@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MIN_MS 60000ULL
+#define MIN_MS  60000ULL
 #define HOUR_MS (60 * MIN_MS)
-#define DAY_MS (24 * HOUR_MS)
+#define DAY_MS  (24 * HOUR_MS)
 
 /* Helpers. */
 
@@ -189,54 +189,53 @@ static void remove_temp(const char *path)
 }
 
 /* A file that sets every key to a value other than its default (block style). */
-static const char full_block[] =
-	"node:\n"
-	"  datacenter: eu-west\n"
-	"  rack: r2\n"
-	"  prefer_local: yes\n"
-	"cassandra:\n"
-	"  yaml: /opt/cassandra/conf/cassandra.yaml\n"
-	"  rackdc: /opt/cassandra/conf/cassandra-rackdc.properties\n"
-	"  unit: cassandra@main.service\n"
-	"  nodetool:\n"
-	"    - /usr/bin/sudo\n"
-	"    - -u\n"
-	"    - cassandra\n"
-	"    - /opt/cassandra/bin/nodetool\n"
-	"  nodetool_timeout: 1500ms\n"
-	"  native_address: 10.0.0.5\n"
-	"  native_port: 19042\n"
-	"  data_directories:\n"
-	"    - /data1/cassandra\n"
-	"    - /data2/cassandra\n"
-	"controller:\n"
-	"  address: \"[2001:db8::1]:7443\"\n"
-	"  ca: /etc/ca.pem\n"
-	"  cert: /etc/agent.pem\n"
-	"  key: /etc/agent.key\n"
-	"  report_interval: 10s\n"
-	"health:\n"
-	"  probe_interval: 2s\n"
-	"  nodetool_interval: 1m\n"
-	"status:\n"
-	"  socket: /tmp/agent.sock\n"
-	"  group: \"\"\n"
-	"state_directory: /srv/agent-state\n"
-	"snapshots:\n"
-	"  interval: 1h\n"
-	"  retention: 7d\n"
-	"  tag_prefix: nightly\n"
-	"  min_free_disk: 12.5%\n"
-	"maintenance:\n"
-	"  reboot_required: /var/run/reboot-required\n"
-	"  window: \"Sat,Sun 01:00-05:00 UTC\"\n"
-	"  patch_command: [apt-get, -y, upgrade]\n"
-	"  cassandra_upgrade_command: [apt-get, -y, install, \"cassandra={version}\"]\n"
-	"  healthy_timeout: 2h\n"
-	"  settle: 0s\n"
-	"  boot_id_file: /tmp/boot_id\n"
-	"tls:\n"
-	"  truststore_type: jks\n";
+static const char full_block[] = "node:\n"
+				 "  datacenter: eu-west\n"
+				 "  rack: r2\n"
+				 "  prefer_local: yes\n"
+				 "cassandra:\n"
+				 "  yaml: /opt/cassandra/conf/cassandra.yaml\n"
+				 "  rackdc: /opt/cassandra/conf/cassandra-rackdc.properties\n"
+				 "  unit: cassandra@main.service\n"
+				 "  nodetool:\n"
+				 "    - /usr/bin/sudo\n"
+				 "    - -u\n"
+				 "    - cassandra\n"
+				 "    - /opt/cassandra/bin/nodetool\n"
+				 "  nodetool_timeout: 1500ms\n"
+				 "  native_address: 10.0.0.5\n"
+				 "  native_port: 19042\n"
+				 "  data_directories:\n"
+				 "    - /data1/cassandra\n"
+				 "    - /data2/cassandra\n"
+				 "controller:\n"
+				 "  address: \"[2001:db8::1]:7443\"\n"
+				 "  ca: /etc/ca.pem\n"
+				 "  cert: /etc/agent.pem\n"
+				 "  key: /etc/agent.key\n"
+				 "  report_interval: 10s\n"
+				 "health:\n"
+				 "  probe_interval: 2s\n"
+				 "  nodetool_interval: 1m\n"
+				 "status:\n"
+				 "  socket: /tmp/agent.sock\n"
+				 "  group: \"\"\n"
+				 "state_directory: /srv/agent-state\n"
+				 "snapshots:\n"
+				 "  interval: 1h\n"
+				 "  retention: 7d\n"
+				 "  tag_prefix: nightly\n"
+				 "  min_free_disk: 12.5%\n"
+				 "maintenance:\n"
+				 "  reboot_required: /var/run/reboot-required\n"
+				 "  window: \"Sat,Sun 01:00-05:00 UTC\"\n"
+				 "  patch_command: [apt-get, -y, upgrade]\n"
+				 "  cassandra_upgrade_command: [apt-get, -y, install, \"cassandra={version}\"]\n"
+				 "  healthy_timeout: 2h\n"
+				 "  settle: 0s\n"
+				 "  boot_id_file: /tmp/boot_id\n"
+				 "tls:\n"
+				 "  truststore_type: jks\n";
 
 /* The same settings, every mapping and list in flow style. */
 static const char full_flow[] =
@@ -261,9 +260,9 @@ static const char full_flow[] =
 
 START_TEST(defaults_match_documented_values)
 {
-	static const char *const nodetool[] = { "/usr/bin/nodetool", NULL };
-	static const char *const data[] = { "/var/lib/cassandra/data", NULL };
-	static const char *const none[] = { NULL };
+	static const char *const nodetool[] = {"/usr/bin/nodetool", NULL};
+	static const char *const data[] = {"/var/lib/cassandra/data", NULL};
+	static const char *const none[] = {NULL};
 	struct agent_config cfg;
 
 	ck_assert_int_eq(config_defaults(&cfg), 0);
@@ -435,10 +434,10 @@ END_TEST
 
 START_TEST(full_file_sets_every_key)
 {
-	static const char *const nodetool[] = { "/usr/bin/sudo", "-u", "cassandra", "/opt/cassandra/bin/nodetool", NULL };
-	static const char *const data[] = { "/data1/cassandra", "/data2/cassandra", NULL };
-	static const char *const patch[] = { "apt-get", "-y", "upgrade", NULL };
-	static const char *const upgrade[] = { "apt-get", "-y", "install", "cassandra={version}", NULL };
+	static const char *const nodetool[] = {"/usr/bin/sudo", "-u", "cassandra", "/opt/cassandra/bin/nodetool", NULL};
+	static const char *const data[] = {"/data1/cassandra", "/data2/cassandra", NULL};
+	static const char *const patch[] = {"apt-get", "-y", "upgrade", NULL};
+	static const char *const upgrade[] = {"apt-get", "-y", "install", "cassandra={version}", NULL};
 	struct agent_config cfg;
 
 	load_ok(full_block, &cfg);
@@ -495,7 +494,8 @@ END_TEST
 START_TEST(spec_section_4_example_loads)
 {
 	static const char spec[] =
-		"node:              { datacenter: dc1, rack: rack1 }            # written to cassandra-rackdc.properties\n"
+		"node:              { datacenter: dc1, rack: rack1 }            # written to "
+		"cassandra-rackdc.properties\n"
 		"cassandra:\n"
 		"  yaml: /etc/cassandra/cassandra.yaml\n"
 		"  rackdc: /etc/cassandra/cassandra-rackdc.properties\n"
@@ -553,7 +553,8 @@ START_TEST(null_values_keep_defaults)
 	struct agent_config cfg;
 
 	load_ok("node:\n  datacenter:\n  rack: ~\n  prefer_local: null\n"
-		"cassandra: { nodetool: ~, native_port: }\nhealth: ~\ntls:\n", &cfg);
+		"cassandra: { nodetool: ~, native_port: }\nhealth: ~\ntls:\n",
+		&cfg);
 	assert_defaults(&cfg);
 	config_free(&cfg);
 }
@@ -609,8 +610,8 @@ END_TEST
 
 START_TEST(booleans_accept_yaml_1_1_words)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "\"true\"" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "'no'" };
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "\"true\""};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "'no'"};
 	struct agent_config cfg;
 	char text[128];
 
@@ -640,7 +641,11 @@ END_TEST
 START_TEST(window_accepts_the_documented_forms)
 {
 	static const char *const ok[] = {
-		"", "Sat,Sun 01:00-05:00 UTC", "Mon-Fri 22:00-02:00 UTC", "01:00-05:00 UTC", "sat, sun 00:00-24:00 utc",
+		"",
+		"Sat,Sun 01:00-05:00 UTC",
+		"Mon-Fri 22:00-02:00 UTC",
+		"01:00-05:00 UTC",
+		"sat, sun 00:00-24:00 utc",
 		"Fri-Mon 23:00-00:00 UTC",
 	};
 	struct agent_config cfg;
@@ -722,7 +727,8 @@ END_TEST
 
 START_TEST(unclosed_flow_mapping_is_a_syntax_error)
 {
-	assert_refused("node: { rack: r1\n", "t.yaml:2:1: syntax error: did not find expected ',' or '}' while parsing a flow mapping (line 1 column 7)");
+	assert_refused("node: { rack: r1\n", "t.yaml:2:1: syntax error: did not find expected ',' or '}' while parsing "
+					     "a flow mapping (line 1 column 7)");
 }
 END_TEST
 
@@ -740,7 +746,8 @@ END_TEST
 
 START_TEST(unknown_nested_key_reports_line_and_col)
 {
-	assert_refused("snapshots:\n  interval: 4h\n  intervall: 4h\n", "t.yaml:3:3: unknown key \"snapshots.intervall\"");
+	assert_refused("snapshots:\n  interval: 4h\n  intervall: 4h\n",
+		       "t.yaml:3:3: unknown key \"snapshots.intervall\"");
 }
 END_TEST
 
@@ -829,7 +836,8 @@ END_TEST
 
 START_TEST(non_bool_prefer_local_is_refused)
 {
-	assert_refused("node:\n  prefer_local: 1\n", "t.yaml:2:17: node.prefer_local: expected true or false, got \"1\"");
+	assert_refused("node:\n  prefer_local: 1\n",
+		       "t.yaml:2:17: node.prefer_local: expected true or false, got \"1\"");
 }
 END_TEST
 
@@ -842,7 +850,8 @@ END_TEST
 
 START_TEST(negative_duration_is_refused)
 {
-	assert_refused("health:\n  probe_interval: -5s\n", "t.yaml:2:19: health.probe_interval: invalid duration \"-5s\"");
+	assert_refused("health:\n  probe_interval: -5s\n",
+		       "t.yaml:2:19: health.probe_interval: invalid duration \"-5s\"");
 }
 END_TEST
 
@@ -854,7 +863,8 @@ END_TEST
 
 START_TEST(fractional_duration_is_refused)
 {
-	assert_refused("snapshots: { retention: 1.5h }\n", "t.yaml:1:25: snapshots.retention: invalid duration \"1.5h\"");
+	assert_refused("snapshots: { retention: 1.5h }\n",
+		       "t.yaml:1:25: snapshots.retention: invalid duration \"1.5h\"");
 }
 END_TEST
 
@@ -894,13 +904,15 @@ END_TEST
 
 START_TEST(non_numeric_percentage_is_refused)
 {
-	assert_refused("snapshots:\n  min_free_disk: abc\n", "t.yaml:2:18: snapshots.min_free_disk: invalid percentage \"abc\"");
+	assert_refused("snapshots:\n  min_free_disk: abc\n",
+		       "t.yaml:2:18: snapshots.min_free_disk: invalid percentage \"abc\"");
 }
 END_TEST
 
 START_TEST(percentage_without_percent_sign_is_refused)
 {
-	assert_refused("snapshots:\n  min_free_disk: 15\n", "t.yaml:2:18: snapshots.min_free_disk: invalid percentage \"15\"");
+	assert_refused("snapshots:\n  min_free_disk: 15\n",
+		       "t.yaml:2:18: snapshots.min_free_disk: invalid percentage \"15\"");
 }
 END_TEST
 
@@ -920,13 +932,15 @@ END_TEST
 
 START_TEST(native_port_with_leading_zero_is_refused)
 {
-	assert_refused("cassandra:\n  native_port: 09042\n", "t.yaml:2:16: cassandra.native_port: expected a port number");
+	assert_refused("cassandra:\n  native_port: 09042\n",
+		       "t.yaml:2:16: cassandra.native_port: expected a port number");
 }
 END_TEST
 
 START_TEST(native_port_that_is_not_a_number_is_refused)
 {
-	assert_refused("cassandra: { native_port: cql }\n", "t.yaml:1:27: cassandra.native_port: expected a port number");
+	assert_refused("cassandra: { native_port: cql }\n",
+		       "t.yaml:1:27: cassandra.native_port: expected a port number");
 }
 END_TEST
 
@@ -952,7 +966,8 @@ END_TEST
 
 START_TEST(relative_rackdc_is_refused)
 {
-	assert_refused("cassandra: { rackdc: rackdc.properties }\n", "t.yaml:1:22: cassandra.rackdc: must be an absolute path");
+	assert_refused("cassandra: { rackdc: rackdc.properties }\n",
+		       "t.yaml:1:22: cassandra.rackdc: must be an absolute path");
 }
 END_TEST
 
@@ -1039,7 +1054,8 @@ END_TEST
 
 START_TEST(unit_with_slash_is_refused)
 {
-	assert_refused("cassandra: { unit: ../cassandra.service }\n", "t.yaml:1:20: cassandra.unit: must be a systemd unit name");
+	assert_refused("cassandra: { unit: ../cassandra.service }\n",
+		       "t.yaml:1:20: cassandra.unit: must be a systemd unit name");
 }
 END_TEST
 
@@ -1057,7 +1073,8 @@ END_TEST
 
 START_TEST(group_with_space_is_refused)
 {
-	assert_refused("status: { group: 'cassandra ops' }\n", "t.yaml:1:18: status.group: must be \"\" or a group name");
+	assert_refused("status: { group: 'cassandra ops' }\n",
+		       "t.yaml:1:18: status.group: must be \"\" or a group name");
 }
 END_TEST
 
@@ -1315,15 +1332,32 @@ START_TEST(duration_accepts_the_largest_value)
 END_TEST
 
 static const char *const bad_durations[] = {
-	"", "s", "5", "-5s", "+5s", "5 s", " 5s", "5s ", "1.5h", "5x", "5S", "5sec", "5ms5", "99999999999999999999d",
-	"18446744073709551616ms", "213503982335d", "0x10s", "5h30m",
+	"",
+	"s",
+	"5",
+	"-5s",
+	"+5s",
+	"5 s",
+	" 5s",
+	"5s ",
+	"1.5h",
+	"5x",
+	"5S",
+	"5sec",
+	"5ms5",
+	"99999999999999999999d",
+	"18446744073709551616ms",
+	"213503982335d",
+	"0x10s",
+	"5h30m",
 };
 
 START_TEST(duration_rejects_malformed_input)
 {
 	uint64_t ms = 42;
 
-	ck_assert_msg(config_parse_duration_ms(bad_durations[_i], &ms) == -EINVAL, "\"%s\" accepted", bad_durations[_i]);
+	ck_assert_msg(config_parse_duration_ms(bad_durations[_i], &ms) == -EINVAL, "\"%s\" accepted",
+		      bad_durations[_i]);
 	ck_assert_uint_eq(ms, 42);
 }
 END_TEST
@@ -1361,8 +1395,9 @@ START_TEST(size_allows_one_space_before_the_unit)
 END_TEST
 
 static const char *const bad_sizes[] = {
-	"", "B", "GiB", "-1B", "1.5GiB", "1  GiB", "1GB", "1gib", "1 ", " 1", "1GiB ", "1 KB", "16777216TiB",
-	"18446744073709551616", "1\tGiB",
+	"",       "B",  "GiB", "-1B",   "1.5GiB", "1  GiB",      "1GB",
+	"1gib",   "1 ", " 1",  "1GiB ", "1 KB",   "16777216TiB", "18446744073709551616",
+	"1\tGiB",
 };
 
 START_TEST(size_rejects_malformed_input)
@@ -1396,8 +1431,22 @@ START_TEST(percent_parses_integers_and_fractions)
 END_TEST
 
 static const char *const bad_percents[] = {
-	"", "%", "15", "101%", "100.01%", "-1%", "+1%", "abc", "15 %", "15%%", ".5%", "5.%", "1e2%", "15% ",
-	"99999999999999999999999%", "1.0000000000000000001%",
+	"",
+	"%",
+	"15",
+	"101%",
+	"100.01%",
+	"-1%",
+	"+1%",
+	"abc",
+	"15 %",
+	"15%%",
+	".5%",
+	"5.%",
+	"1e2%",
+	"15% ",
+	"99999999999999999999999%",
+	"1.0000000000000000001%",
 };
 
 START_TEST(percent_rejects_malformed_input)
@@ -1475,15 +1524,30 @@ START_TEST(window_parse_end_at_midnight_is_1440)
 END_TEST
 
 static const char *const bad_windows[] = {
-	" ", "Sat,Sun 01:00-05:00", "Sat,Sun 01:00-05:00 CET", "Sat,Sun 01:00-05:00 UTC+1", "Sat;Sun 01:00-05:00 UTC",
-	"Sat,Sun,01:00-05:00 UTC", "Saturday 01:00-05:00 UTC", "Sat- 01:00-05:00 UTC", "1:00-05:00 UTC",
-	"01:00-5:00 UTC", "24:00-05:00 UTC", "01:60-05:00 UTC", "01:00-24:01 UTC", "00:00-00:00 UTC",
-	"01:00 - 05:00 UTC", "01:00-05:00UTC", "01:00-05:00 UTC extra", "always", "Sat,",
+	" ",
+	"Sat,Sun 01:00-05:00",
+	"Sat,Sun 01:00-05:00 CET",
+	"Sat,Sun 01:00-05:00 UTC+1",
+	"Sat;Sun 01:00-05:00 UTC",
+	"Sat,Sun,01:00-05:00 UTC",
+	"Saturday 01:00-05:00 UTC",
+	"Sat- 01:00-05:00 UTC",
+	"1:00-05:00 UTC",
+	"01:00-5:00 UTC",
+	"24:00-05:00 UTC",
+	"01:60-05:00 UTC",
+	"01:00-24:01 UTC",
+	"00:00-00:00 UTC",
+	"01:00 - 05:00 UTC",
+	"01:00-05:00UTC",
+	"01:00-05:00 UTC extra",
+	"always",
+	"Sat,",
 };
 
 START_TEST(window_parse_rejects_malformed_input)
 {
-	struct config_window w = { .always = true, .days = 1, .start_min = 2, .end_min = 3 };
+	struct config_window w = {.always = true, .days = 1, .start_min = 2, .end_min = 3};
 	const char *why = NULL;
 
 	ck_assert_msg(config_parse_window(bad_windows[_i], &w, &why) == -EINVAL, "\"%s\" accepted", bad_windows[_i]);
@@ -1608,19 +1672,22 @@ static Suite *config_suite(void)
 
 	tcase_add_test(units, duration_parses_each_unit);
 	tcase_add_test(units, duration_accepts_the_largest_value);
-	tcase_add_loop_test(units, duration_rejects_malformed_input, 0, (int)(sizeof(bad_durations) / sizeof(bad_durations[0])));
+	tcase_add_loop_test(units, duration_rejects_malformed_input, 0,
+			    (int)(sizeof(bad_durations) / sizeof(bad_durations[0])));
 	tcase_add_test(units, size_parses_each_unit_and_bare_digits);
 	tcase_add_test(units, size_allows_one_space_before_the_unit);
 	tcase_add_loop_test(units, size_rejects_malformed_input, 0, (int)(sizeof(bad_sizes) / sizeof(bad_sizes[0])));
 	tcase_add_test(units, percent_parses_integers_and_fractions);
-	tcase_add_loop_test(units, percent_rejects_malformed_input, 0, (int)(sizeof(bad_percents) / sizeof(bad_percents[0])));
+	tcase_add_loop_test(units, percent_rejects_malformed_input, 0,
+			    (int)(sizeof(bad_percents) / sizeof(bad_percents[0])));
 	tcase_add_test(units, window_parse_fills_days_and_minutes);
 	tcase_add_test(units, window_parse_of_empty_string_is_always);
 	tcase_add_test(units, window_parse_without_days_means_every_day);
 	tcase_add_test(units, window_parse_day_range_and_midnight_crossing);
 	tcase_add_test(units, window_parse_day_range_wraps_past_sunday);
 	tcase_add_test(units, window_parse_end_at_midnight_is_1440);
-	tcase_add_loop_test(units, window_parse_rejects_malformed_input, 0, (int)(sizeof(bad_windows) / sizeof(bad_windows[0])));
+	tcase_add_loop_test(units, window_parse_rejects_malformed_input, 0,
+			    (int)(sizeof(bad_windows) / sizeof(bad_windows[0])));
 	suite_add_tcase(s, units);
 	return s;
 }

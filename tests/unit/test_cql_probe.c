@@ -16,13 +16,13 @@
 #define GUARD_MS 5000
 
 enum srv_mode {
-	SRV_SUPPORTED,  /* one write with a valid SUPPORTED frame */
-	SRV_SPLIT,      /* SUPPORTED in two writes 30 ms apart */
-	SRV_SILENT,     /* accepts, reads, never answers */
-	SRV_ERROR,      /* ERROR frame (protocol error) */
-	SRV_GARBAGE,    /* an HTTP response */
-	SRV_OVERSIZED,  /* header announcing a body > 64 KiB */
-	SRV_HANGUP,     /* closes the connection after reading the request */
+	SRV_SUPPORTED, /* one write with a valid SUPPORTED frame */
+	SRV_SPLIT,     /* SUPPORTED in two writes 30 ms apart */
+	SRV_SILENT,    /* accepts, reads, never answers */
+	SRV_ERROR,     /* ERROR frame (protocol error) */
+	SRV_GARBAGE,   /* an HTTP response */
+	SRV_OVERSIZED, /* header announcing a body > 64 KiB */
+	SRV_HANGUP,    /* closes the connection after reading the request */
 };
 
 struct srv {
@@ -184,10 +184,10 @@ static void srv_respond(struct srv *s)
 		s->open_handles++;
 		ck_assert_int_eq(uv_timer_start(&s->split_timer, srv_split_cb, 30, 0), 0);
 		break;
-	case SRV_SILENT:
-		break;
+	case SRV_SILENT: break;
 	case SRV_ERROR:
-		s->resplen = build_error(s->resp, "Invalid or unsupported protocol version (4); supported versions are (3/v3)");
+		s->resplen = build_error(s->resp,
+					 "Invalid or unsupported protocol version (4); supported versions are (3/v3)");
 		srv_write(s, 0, s->resp, s->resplen);
 		break;
 	case SRV_GARBAGE:
@@ -217,7 +217,7 @@ static void srv_alloc_cb(uv_handle_t *h, size_t sugg, uv_buf_t *buf)
 
 static void srv_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
-	static const uint8_t options[9] = { 0x04, 0, 0, 0, 0x05, 0, 0, 0, 0 };
+	static const uint8_t options[9] = {0x04, 0, 0, 0, 0x05, 0, 0, 0, 0};
 	struct srv *s = st->data;
 	bool had_request = s->reqlen >= 9;
 

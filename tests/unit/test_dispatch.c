@@ -219,7 +219,8 @@ START_TEST(refused_commands_are_rejected_stored_and_nothing_runs)
 	ck_assert_int_eq(n_updates, 4);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(updates[i].status, ST(REJECTED));
-	ck_assert_ptr_nonnull(strstr(updates[0].message, "not allowed") ? updates[0].message : strstr(updates[1].message, "not allowed"));
+	ck_assert_ptr_nonnull(strstr(updates[0].message, "not allowed") ? updates[0].message
+									: strstr(updates[1].message, "not allowed"));
 	ck_assert_ptr_nonnull(command_store_get(store, "bad1"));
 	ck_assert_ptr_nonnull(command_store_get(store, "later"));
 	bool not_impl = false;

@@ -189,7 +189,8 @@ START_TEST(replace_saves_history_and_keeps_the_newest_copies)
 	put_file(path, "v0\n", 0644);
 	for (int i = 1; i <= 5; i++) {
 		snprintf(text, sizeof(text), "v%d\n", i);
-		ck_assert_msg(fileio_replace(path, text, strlen(text), 0644, hist, 3, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(fileio_replace(path, text, strlen(text), 0644, hist, 3, err, sizeof(err)) == 0, "%s",
+			      err);
 	}
 	assert_file(path, "v5\n");
 	n = fileio_history(hist, "c.yaml", &v);
@@ -235,9 +236,15 @@ END_TEST
 START_TEST(history_lists_only_copies_of_the_name_newest_first)
 {
 	char hist[512], p[700], **v;
-	const char *names[] = { "c.yaml.20240101T000000.000Z", "c.yaml.20250101T000000.000Z", "c.yaml.20240601T120000.500Z",
-				"c.yaml.2024", "c.yaml.20240101T000000.000Zx", "d.yaml.20240101T000000.000Z",
-				".c.yaml.Ab12Cd", "c.yaml", NULL };
+	const char *names[] = {"c.yaml.20240101T000000.000Z",
+			       "c.yaml.20250101T000000.000Z",
+			       "c.yaml.20240601T120000.500Z",
+			       "c.yaml.2024",
+			       "c.yaml.20240101T000000.000Zx",
+			       "d.yaml.20240101T000000.000Z",
+			       ".c.yaml.Ab12Cd",
+			       "c.yaml",
+			       NULL};
 
 	snprintf(hist, sizeof(hist), "%s/h", dir);
 	ck_assert_int_eq(mkdir(hist, 0755), 0);
@@ -322,7 +329,7 @@ END_TEST
 
 START_TEST(fault_on_a_new_file_leaves_no_file)
 {
-	static const char *const faults[] = { "write", "short_write", "enospc", "fsync", "rename", "fsync_dir", NULL };
+	static const char *const faults[] = {"write", "short_write", "enospc", "fsync", "rename", "fsync_dir", NULL};
 	char path[512], err[ERR_MAX];
 	struct stat st;
 

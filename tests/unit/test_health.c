@@ -51,7 +51,8 @@ static json_t *doc(enum health_doc d)
 /* The code of condition `i` in the status document, or "" when there are fewer. */
 static const char *cond_code(json_t *status, size_t i)
 {
-	const char *s = json_string_value(json_object_get(json_array_get(json_object_get(status, "conditions"), i), "code"));
+	const char *s =
+		json_string_value(json_object_get(json_array_get(json_object_get(status, "conditions"), i), "code"));
 
 	return s ? s : "";
 }
@@ -121,7 +122,8 @@ START_TEST(cql_failure_raises_and_recovery_reports_latency)
 	j = doc(HEALTH_DOC_STATUS);
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "conditions")), 0);
 	ck_assert(json_is_true(json_object_get(json_object_get(j, "cassandra"), "cql_probe_ok")));
-	ck_assert_double_eq(json_real_value(json_object_get(json_object_get(j, "cassandra"), "cql_probe_latency_ms")), 1.5);
+	ck_assert_double_eq(json_real_value(json_object_get(json_object_get(j, "cassandra"), "cql_probe_latency_ms")),
+			    1.5);
 	json_decref(j);
 }
 END_TEST
@@ -137,8 +139,9 @@ START_TEST(peer_down_names_the_peer_and_ignores_self)
 	ck_assert_uint_eq(health_condition_count(h), 1);
 	j = doc(HEALTH_DOC_STATUS);
 	ck_assert_str_eq(cond_code(j, 0), "PEER_DOWN");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "subject")),
-			 "10.0.1.12");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "subject")),
+		"10.0.1.12");
 	json_decref(j);
 	set_ring("self-id", 'U', 'U');
 	ck_assert_uint_eq(health_condition_count(h), 0);
@@ -148,8 +151,8 @@ START_TEST(peer_down_names_the_peer_and_ignores_self)
 	json_t *e;
 	bool peer_up = false;
 
-	json_array_foreach(json_object_get(j, "events"), i, e)
-		peer_up |= strcmp(json_string_value(json_object_get(e, "kind")), "peer_up") == 0;
+	json_array_foreach(json_object_get(j, "events"), i, e) peer_up |=
+		strcmp(json_string_value(json_object_get(e, "kind")), "peer_up") == 0;
 	ck_assert(peer_up);
 	json_decref(j);
 }
@@ -166,8 +169,9 @@ START_TEST(disk_below_fifteen_percent_raises_disk_low)
 	json_t *j = doc(HEALTH_DOC_STATUS);
 
 	ck_assert_str_eq(cond_code(j, 0), "DISK_LOW");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "subject")),
-			 dir);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "subject")),
+		dir);
 	json_decref(j);
 }
 END_TEST
@@ -180,8 +184,9 @@ START_TEST(nodetool_failure_raises_until_that_subcommand_succeeds)
 	json_t *j = doc(HEALTH_DOC_STATUS);
 
 	ck_assert_str_eq(cond_code(j, 0), "NODETOOL_FAILED");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "subject")),
-			 "status");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "subject")),
+		"status");
 	json_decref(j);
 	health_update_nodetool(h, "status", 0, NULL);
 	ck_assert_uint_eq(health_condition_count(h), 0);
@@ -195,11 +200,13 @@ START_TEST(condition_since_is_kept_while_it_holds)
 
 	health_update_unit(h, 0, NULL, "failed");
 	j = doc(HEALTH_DOC_STATUS);
-	since = json_integer_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "since_unix_ms"));
+	since = json_integer_value(
+		json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "since_unix_ms"));
 	json_decref(j);
 	health_update_unit(h, 0, NULL, "inactive");
 	j = doc(HEALTH_DOC_STATUS);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "since_unix_ms")),
+	ck_assert_int_eq(json_integer_value(
+				 json_object_get(json_array_get(json_object_get(j, "conditions"), 0), "since_unix_ms")),
 			 since);
 	json_decref(j);
 }

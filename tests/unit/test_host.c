@@ -9,15 +9,14 @@
 
 #include "host.h"
 
-static const char stat_text[] =
-	"cpu  10132153 290696 3084719 46828483 16683 0 25195 0 175628 0\n"
-	"cpu0 1393280 32966 572056 13343292 6130 0 17875 0 23933 0\n"
-	"intr 1462898 0 0 0\n"
-	"ctxt 115315\n";
+static const char stat_text[] = "cpu  10132153 290696 3084719 46828483 16683 0 25195 0 175628 0\n"
+				"cpu0 1393280 32966 572056 13343292 6130 0 17875 0 23933 0\n"
+				"intr 1462898 0 0 0\n"
+				"ctxt 115315\n";
 
 START_TEST(test_stat_aggregate_cpu_line_is_parsed)
 {
-	struct host_cpu c = { 0 };
+	struct host_cpu c = {0};
 
 	ck_assert_int_eq(host_parse_proc_stat(stat_text, strlen(stat_text), &c), 0);
 	/* user nice system idle iowait irq softirq steal; guest fields excluded */
@@ -30,7 +29,7 @@ END_TEST
 START_TEST(test_stat_old_kernel_four_fields)
 {
 	static const char txt[] = "cpu 100 0 50 850\n";
-	struct host_cpu c = { 0 };
+	struct host_cpu c = {0};
 
 	ck_assert_int_eq(host_parse_proc_stat(txt, strlen(txt), &c), 0);
 	ck_assert_uint_eq(c.total, 1000);
@@ -41,7 +40,7 @@ END_TEST
 START_TEST(test_stat_without_cpu_line_is_rejected)
 {
 	static const char txt[] = "cpu0 1 2 3 4\nintr 5\n";
-	struct host_cpu c = { 7, 9 };
+	struct host_cpu c = {7, 9};
 
 	ck_assert_int_eq(host_parse_proc_stat(txt, strlen(txt), &c), -EINVAL);
 	ck_assert_uint_eq(c.busy, 7);
@@ -77,7 +76,7 @@ END_TEST
 
 START_TEST(test_cpu_percent_over_interval)
 {
-	struct host_cpu zero = { 0, 0 }, a = { 100, 1000 }, b = { 150, 1100 }, back = { 90, 900 };
+	struct host_cpu zero = {0, 0}, a = {100, 1000}, b = {150, 1100}, back = {90, 900};
 
 	ck_assert_double_eq_tol(host_cpu_percent(&zero, &a), 0.0, 1e-9);
 	ck_assert_double_eq_tol(host_cpu_percent(&a, &b), 50.0, 1e-9);
@@ -110,14 +109,13 @@ START_TEST(test_loadavg_garbage_is_rejected)
 }
 END_TEST
 
-static const char meminfo_text[] =
-	"MemTotal:       16318480 kB\n"
-	"MemFree:          512000 kB\n"
-	"MemAvailable:    8159240 kB\n"
-	"Buffers:          100000 kB\n"
-	"Cached:          4000000 kB\n"
-	"SwapCached:            0 kB\n"
-	"HugePages_Total:       0\n";
+static const char meminfo_text[] = "MemTotal:       16318480 kB\n"
+				   "MemFree:          512000 kB\n"
+				   "MemAvailable:    8159240 kB\n"
+				   "Buffers:          100000 kB\n"
+				   "Cached:          4000000 kB\n"
+				   "SwapCached:            0 kB\n"
+				   "HugePages_Total:       0\n";
 
 START_TEST(test_meminfo_total_and_available)
 {
@@ -131,12 +129,11 @@ END_TEST
 
 START_TEST(test_meminfo_without_memavailable_falls_back)
 {
-	static const char txt[] =
-		"MemTotal:  1000 kB\n"
-		"MemFree:    100 kB\n"
-		"Buffers:     20 kB\n"
-		"Cached:     300 kB\n"
-		"SwapCached:   5 kB\n";
+	static const char txt[] = "MemTotal:  1000 kB\n"
+				  "MemFree:    100 kB\n"
+				  "Buffers:     20 kB\n"
+				  "Cached:     300 kB\n"
+				  "SwapCached:   5 kB\n";
 	uint64_t t = 0, a = 0;
 
 	ck_assert_int_eq(host_parse_meminfo(txt, strlen(txt), &t, &a), 0);
@@ -162,7 +159,7 @@ END_TEST
 
 START_TEST(test_sample_read_live_procfs)
 {
-	struct host_cpu prev = { 0 };
+	struct host_cpu prev = {0};
 	struct host_sample s;
 
 	ck_assert_int_eq(host_sample_read(&prev, &s), 0);

@@ -18,9 +18,9 @@
 
 #include "fileio.h"
 
-#define ERR_MAX 512
+#define ERR_MAX      512
 #define MAX_FAMILIES 256
-#define MAX_SERIES 4096
+#define MAX_SERIES   4096
 
 /* ---- a validator of the text format 0.0.4, independent of the renderer ---- */
 
@@ -139,7 +139,8 @@ static bool text_is_valid(const char *text, char *why, size_t whylen)
 				snprintf(f->name, sizeof f->name, "%s", name);
 			}
 			if (f->has_samples || f->closed) {
-				snprintf(why, whylen, "line %zu: %s after the samples of its family: %s", lineno, kw, line);
+				snprintf(why, whylen, "line %zu: %s after the samples of its family: %s", lineno, kw,
+					 line);
 				ok = false;
 			} else if (strcmp(kw, "HELP") == 0) {
 				if (f->help) {
@@ -181,13 +182,14 @@ static bool text_is_valid(const char *text, char *why, size_t whylen)
 			name[nl] = '\0';
 			f = family_of_sample(fams, n_fams, name);
 			if (!f || !f->type_seen) {
-				snprintf(why, whylen, "line %zu: sample without a preceding TYPE line: %s", lineno, line);
+				snprintf(why, whylen, "line %zu: sample without a preceding TYPE line: %s", lineno,
+					 line);
 				ok = false;
 				break;
 			}
 			if (f->closed) {
-				snprintf(why, whylen, "line %zu: family %s continues after another one: %s", lineno, f->name,
-					 line);
+				snprintf(why, whylen, "line %zu: family %s continues after another one: %s", lineno,
+					 f->name, line);
 				ok = false;
 				break;
 			}
@@ -263,17 +265,17 @@ static int lines_starting(const char *text, const char *prefix)
 	return count;
 }
 
-#define assert_value(text, series, want)                                                                  \
-	do {                                                                                                  \
-		const char *v_ = value_of((text), (series));                                                  \
-		ck_assert_msg(v_ != NULL, "no sample %s in:\n%s", (series), (text));                          \
-		ck_assert_msg(strcmp(v_, (want)) == 0, "%s is %s, want %s", (series), v_, (want));            \
+#define assert_value(text, series, want)                                                                               \
+	do {                                                                                                           \
+		const char *v_ = value_of((text), (series));                                                           \
+		ck_assert_msg(v_ != NULL, "no sample %s in:\n%s", (series), (text));                                   \
+		ck_assert_msg(strcmp(v_, (want)) == 0, "%s is %s, want %s", (series), v_, (want));                     \
 	} while (0)
 
-#define assert_valid(text)                                                                                \
-	do {                                                                                                  \
-		char why_[1024];                                                                              \
-		ck_assert_msg(text_is_valid((text), why_, sizeof why_), "%s\n--- text:\n%s", why_, (text)); \
+#define assert_valid(text)                                                                                             \
+	do {                                                                                                           \
+		char why_[1024];                                                                                       \
+		ck_assert_msg(text_is_valid((text), why_, sizeof why_), "%s\n--- text:\n%s", why_, (text));            \
 	} while (0)
 
 /* ---- a realistic report ---- */
@@ -439,19 +441,19 @@ static char *render(const struct metrics_counters *c)
 START_TEST(the_format_checker_rejects_broken_text)
 {
 	static const char *const bad[] = {
-		"x 1",                                                   /* no newline at the end */
-		"x 1\n",                                                 /* no TYPE */
-		"# TYPE x gauge\nx{a=\"1\"} 1\nx{a=\"1\"} 2\n",          /* duplicate series */
-		"# TYPE x gauge\n# TYPE x gauge\nx 1\n",                 /* second TYPE */
-		"# TYPE x gauge\nx 1\n# TYPE y gauge\ny 1\nx 2\n",       /* family split */
-		"# TYPE x gauge\nx{a=\"q\"q\"} 1\n",                     /* unescaped quote */
-		"# TYPE x gauge\nx{a=\"\\t\"} 1\n",                     /* unknown escape */
-		"# TYPE x gauge\nx 1 1718000000000\n",                   /* timestamp */
-		"# TYPE x gauge\nx one\n",                               /* not a number */
-		"# TYPE x gauge\nx 1e\n",                                /* not a float either */
-		"# TYPE x gauge\nx{0a=\"1\"} 1\n",                       /* bad label name */
-		"# TYPE x gauge\nx 1\n# HELP x late\n",                  /* HELP after samples */
-		"# TYPE x gauges\nx 1\n",                                /* unknown type */
+		"x 1",                                             /* no newline at the end */
+		"x 1\n",                                           /* no TYPE */
+		"# TYPE x gauge\nx{a=\"1\"} 1\nx{a=\"1\"} 2\n",    /* duplicate series */
+		"# TYPE x gauge\n# TYPE x gauge\nx 1\n",           /* second TYPE */
+		"# TYPE x gauge\nx 1\n# TYPE y gauge\ny 1\nx 2\n", /* family split */
+		"# TYPE x gauge\nx{a=\"q\"q\"} 1\n",               /* unescaped quote */
+		"# TYPE x gauge\nx{a=\"\\t\"} 1\n",                /* unknown escape */
+		"# TYPE x gauge\nx 1 1718000000000\n",             /* timestamp */
+		"# TYPE x gauge\nx one\n",                         /* not a number */
+		"# TYPE x gauge\nx 1e\n",                          /* not a float either */
+		"# TYPE x gauge\nx{0a=\"1\"} 1\n",                 /* bad label name */
+		"# TYPE x gauge\nx 1\n# HELP x late\n",            /* HELP after samples */
+		"# TYPE x gauges\nx 1\n",                          /* unknown type */
 	};
 	char why[1024];
 
@@ -536,7 +538,8 @@ START_TEST(conditions_are_counted_by_severity_and_listed)
 	assert_value(text, "cassandra_agent_conditions{severity=\"info\"}", "1");
 	assert_value(text, "cassandra_agent_conditions{severity=\"warning\"}", "2");
 	assert_value(text, "cassandra_agent_conditions{severity=\"critical\"}", "1");
-	assert_value(text, "cassandra_agent_condition{code=\"PEER_DOWN\",subject=\"10.0.1.3\",severity=\"warning\"}", "1");
+	assert_value(text, "cassandra_agent_condition{code=\"PEER_DOWN\",subject=\"10.0.1.3\",severity=\"warning\"}",
+		     "1");
 	assert_value(text,
 		     "cassandra_agent_condition{code=\"CERT_EXPIRING\",subject=\"/etc/cassandra/tls/ca.pem\","
 		     "severity=\"critical\"}",
@@ -568,9 +571,10 @@ START_TEST(certificates_report_days_left_and_expiry_by_path_and_subject)
 		     "cassandra_agent_certificate_days_left{path=\"/etc/cassandra/tls/node.pem\","
 		     "subject=\"CN=cass-1,O=Example\"}",
 		     "30");
-	assert_value(text,
-		     "cassandra_agent_certificate_days_left{path=\"/etc/cassandra/tls/ca.pem\",subject=\"CN=Example CA\"}",
-		     "-12");
+	assert_value(
+		text,
+		"cassandra_agent_certificate_days_left{path=\"/etc/cassandra/tls/ca.pem\",subject=\"CN=Example CA\"}",
+		"-12");
 	assert_value(text,
 		     "cassandra_agent_certificate_expiry_timestamp_seconds{path=\"/etc/cassandra/tls/node.pem\","
 		     "subject=\"CN=cass-1,O=Example\"}",
@@ -787,7 +791,7 @@ START_TEST(a_large_ring_renders_every_peer_once)
 {
 	enum { N = 1000 };
 	CassandraAgent__V1__Peer *peers = calloc(N, sizeof *peers), **ring = calloc(N, sizeof *ring);
-	char (*addr)[32] = calloc(N, sizeof *addr);
+	char(*addr)[32] = calloc(N, sizeof *addr);
 	char *text;
 
 	ck_assert(peers && ring && addr);

@@ -85,7 +85,8 @@ END_TEST
 
 START_TEST(nonzero_exit_reports_stderr_first_line)
 {
-	const char *prefix[] = {"/bin/sh", "-c", "echo 'nodetool: Failed to connect' >&2; echo more >&2; exit 1", "sh", NULL};
+	const char *prefix[] = {"/bin/sh", "-c", "echo 'nodetool: Failed to connect' >&2; echo more >&2; exit 1", "sh",
+				NULL};
 	const char *args[] = {"status", NULL};
 	struct outcome o = run(prefix, args, 5000);
 

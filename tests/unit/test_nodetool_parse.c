@@ -38,13 +38,13 @@ static int have_data(void)
 	return stat(nodetool_dir(), &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-#define REQUIRE_DATA()                                                                      \
-	do {                                                                                \
-		if (!have_data()) {                                                         \
-			printf("SKIP: ../shared/data not found (looked in %s)\n", nodetool_dir()); \
-			fflush(stdout);                                                     \
-			return;                                                             \
-		}                                                                           \
+#define REQUIRE_DATA()                                                                                                 \
+	do {                                                                                                           \
+		if (!have_data()) {                                                                                    \
+			printf("SKIP: ../shared/data not found (looked in %s)\n", nodetool_dir());                     \
+			fflush(stdout);                                                                                \
+			return;                                                                                        \
+		}                                                                                                      \
 	} while (0)
 
 /* Writes "a/b" into dst, failing the test if it does not fit. */
@@ -58,7 +58,7 @@ static void path_join(char *dst, size_t size, const char *a, const char *b)
 /* Copies n bytes of s into a fresh exact-size buffer. */
 static struct buf mkbuf(const char *s, size_t n)
 {
-	struct buf b = { malloc(n ? n : 1), n };
+	struct buf b = {malloc(n ? n : 1), n};
 
 	ck_assert_ptr_nonnull(b.p);
 	memcpy(b.p, s, n);
@@ -75,7 +75,7 @@ static struct buf str(const char *s)
 static struct buf load(const char *rel)
 {
 	char path[4200];
-	struct buf b = { NULL, 0 };
+	struct buf b = {NULL, 0};
 	FILE *f;
 	long sz;
 
@@ -331,19 +331,19 @@ static void check_snapshot(const struct nt_snapshot *r, const char *tag, const c
 }
 
 /* Sizes of the synthetic samples, as bytes (binary multiples, rounded to nearest). */
-#define GIB_1_52 1632087572ULL
-#define GIB_1_48 1589137900ULL
-#define GIB_1_5 1610612736ULL
-#define GIB_1_46 1567663063ULL
+#define GIB_1_52   1632087572ULL
+#define GIB_1_48   1589137900ULL
+#define GIB_1_5    1610612736ULL
+#define GIB_1_46   1567663063ULL
 #define MIB_987_33 1035290542ULL
-#define GIB_1_51 1621350154ULL
+#define GIB_1_51   1621350154ULL
 #define KIB_105_73 108268ULL
 #define MIB_812_44 851905085ULL
 #define MIB_812_47 851936543ULL
-#define MIB_96_2 100873011ULL
-#define MIB_96_21 100883497ULL
-#define KIB_5_62 5755ULL
-#define KIB_5_67 5806ULL
+#define MIB_96_2   100873011ULL
+#define MIB_96_21  100883497ULL
+#define KIB_5_62   5755ULL
+#define KIB_5_67   5806ULL
 #define MIB_908_65 952788582ULL
 
 #define HID_11 "8d5ed9f4-0c2a-4b6e-9b1e-3f0a4c2d7e11"
@@ -408,7 +408,8 @@ START_TEST(test_status_4x_down_joining_has_dn_and_uj)
 	ck_assert_uint_eq(st.n_peers, 7);
 	check_six_synthetic_peers(&st, 100.0, 16);
 	check_peer(&st, "10.0.1.12", "dc1", "rack2", 'D', 'N', GIB_1_48, 100.0, HID_12, 16);
-	check_peer(&st, "10.0.2.24", "dc2", "rack1", 'U', 'J', KIB_105_73, -1, "9c8b7a6d-5e4f-4321-9a8b-7c6d5e4f3a24", 16);
+	check_peer(&st, "10.0.2.24", "dc2", "rack1", 'U', 'J', KIB_105_73, -1, "9c8b7a6d-5e4f-4321-9a8b-7c6d5e4f3a24",
+		   16);
 	ck_assert(!st.ownership_meaningless);
 	nt_status_free(&st);
 }
@@ -449,9 +450,12 @@ START_TEST(test_status_captured_multi_dc_mixed_vnodes_legacy_gb)
 	/* Parsed raw: the trailing " nodetool rc=0" must neither break parsing nor add a peer. */
 	status_ok(load("captured/status_multi_dc_mixed_vnodes_all_UN.txt"), &st);
 	ck_assert_uint_eq(st.n_peers, 10);
-	check_peer(&st, "10.0.0.1", "dcA", "9", 'U', 'N', 90967407329ULL, -1, "d9349432-1860-4dde-b7b5-7027badd2042", 1);
-	check_peer(&st, "10.0.0.3", "dcA", "19", 'U', 'N', 114471615857ULL, -1, "2b8dec4e-3bd3-4f37-b598-32ff937563ee", 1);
-	check_peer(&st, "10.1.0.5", "dcB", "6", 'U', 'N', 75473312809ULL, -1, "f6db6749-61dd-450d-8806-8aba74949a0e", 256);
+	check_peer(&st, "10.0.0.1", "dcA", "9", 'U', 'N', 90967407329ULL, -1, "d9349432-1860-4dde-b7b5-7027badd2042",
+		   1);
+	check_peer(&st, "10.0.0.3", "dcA", "19", 'U', 'N', 114471615857ULL, -1, "2b8dec4e-3bd3-4f37-b598-32ff937563ee",
+		   1);
+	check_peer(&st, "10.1.0.5", "dcB", "6", 'U', 'N', 75473312809ULL, -1, "f6db6749-61dd-450d-8806-8aba74949a0e",
+		   256);
 	ck_assert(st.ownership_meaningless);
 	nt_status_free(&st);
 }
@@ -464,11 +468,16 @@ START_TEST(test_status_captured_nodetool_status_tb_mb_kb_pb_units)
 	REQUIRE_DATA();
 	status_ok(load_block("captured/status_nodetool_status.txt", DOC_TXT, 0), &st);
 	ck_assert_uint_eq(st.n_peers, 5);
-	check_peer(&st, "10.220.40.157", "DC1", "22", 'U', 'N', 8345293254820ULL, -1, "71d763ea-f0e6-4ac4-b78c-ba70a41decb3", 256);
-	check_peer(&st, "10.220.40.26", "DC1", "11", 'U', 'N', 9083855831ULL, -1, "f8cfe2cd-e8b5-43d7-8b3b-36187a267ae3", 256);
-	check_peer(&st, "10.220.40.135", "DC1", "21", 'U', 'N', 7423918ULL, -1, "06eda88f-274c-4c6b-9ef7-887727cf40a0", 256);
-	check_peer(&st, "10.220.40.80", "DC1", "13", 'U', 'N', 7598ULL, -1, "534dbb94-c3ed-4781-ac4d-586e1c2e910e", 256);
-	check_peer(&st, "10.220.40.210", "DC1", "23", 'U', 'N', 11821949021847552ULL, -1, "689c1394-329a-4b54-85fb-2ee25117cd29", 256);
+	check_peer(&st, "10.220.40.157", "DC1", "22", 'U', 'N', 8345293254820ULL, -1,
+		   "71d763ea-f0e6-4ac4-b78c-ba70a41decb3", 256);
+	check_peer(&st, "10.220.40.26", "DC1", "11", 'U', 'N', 9083855831ULL, -1,
+		   "f8cfe2cd-e8b5-43d7-8b3b-36187a267ae3", 256);
+	check_peer(&st, "10.220.40.135", "DC1", "21", 'U', 'N', 7423918ULL, -1, "06eda88f-274c-4c6b-9ef7-887727cf40a0",
+		   256);
+	check_peer(&st, "10.220.40.80", "DC1", "13", 'U', 'N', 7598ULL, -1, "534dbb94-c3ed-4781-ac4d-586e1c2e910e",
+		   256);
+	check_peer(&st, "10.220.40.210", "DC1", "23", 'U', 'N', 11821949021847552ULL, -1,
+		   "689c1394-329a-4b54-85fb-2ee25117cd29", 256);
 	ck_assert(st.ownership_meaningless);
 	nt_status_free(&st);
 }
@@ -486,8 +495,10 @@ START_TEST(test_status_captured_single_dc_16_vnodes)
 		ck_assert_uint_eq(st.peers[i].tokens, 16);
 		ck_assert(isnan(st.peers[i].owns_percent));
 	}
-	check_peer(&st, "10.220.40.157", "ld6", "22", 'U', 'N', 8345293254820ULL, -1, "71d763ea-f0e6-4ac4-b78c-ba70a41decb3", 16);
-	check_peer(&st, "10.220.40.210", "ld6", "23", 'U', 'N', 11544872091648ULL, -1, "689c1394-329a-4b54-85fb-2ee25117cd29", 16);
+	check_peer(&st, "10.220.40.157", "ld6", "22", 'U', 'N', 8345293254820ULL, -1,
+		   "71d763ea-f0e6-4ac4-b78c-ba70a41decb3", 16);
+	check_peer(&st, "10.220.40.210", "ld6", "23", 'U', 'N', 11544872091648ULL, -1,
+		   "689c1394-329a-4b54-85fb-2ee25117cd29", 16);
 	nt_status_free(&st);
 }
 END_TEST
@@ -499,9 +510,12 @@ START_TEST(test_status_captured_adoc_three_nodes_single_token)
 	REQUIRE_DATA();
 	status_ok(load_block("captured/doc-use_nodetool-status-5.0.adoc", DOC_ADOC, 0), &st);
 	ck_assert_uint_eq(st.n_peers, 3);
-	check_peer(&st, "127.0.1.1", "dc1", "r1", 'U', 'N', 5035849155ULL, 100.0, "35ea8c9f-b7a2-40a7-b9c5-0ee8b91fdd0e", 1);
-	check_peer(&st, "127.0.1.2", "dc1", "r2", 'U', 'N', 5057323991ULL, 100.0, "752e278f-b7c5-4f58-974b-9328455af73f", 1);
-	check_peer(&st, "127.0.1.3", "dc1", "r3", 'U', 'N', 5035849155ULL, 100.0, "9dc1a293-2cc0-40fa-a6fd-9e6054da04a7", 1);
+	check_peer(&st, "127.0.1.1", "dc1", "r1", 'U', 'N', 5035849155ULL, 100.0,
+		   "35ea8c9f-b7a2-40a7-b9c5-0ee8b91fdd0e", 1);
+	check_peer(&st, "127.0.1.2", "dc1", "r2", 'U', 'N', 5057323991ULL, 100.0,
+		   "752e278f-b7c5-4f58-974b-9328455af73f", 1);
+	check_peer(&st, "127.0.1.3", "dc1", "r3", 'U', 'N', 5035849155ULL, 100.0,
+		   "9dc1a293-2cc0-40fa-a6fd-9e6054da04a7", 1);
 	nt_status_free(&st);
 }
 END_TEST
@@ -513,7 +527,8 @@ START_TEST(test_status_captured_adoc_grep_output_empty_dc_and_one_down)
 	REQUIRE_DATA();
 	status_ok(load_block("captured/doc-use_nodetool-status-5.0.adoc", DOC_ADOC, 1), &st);
 	ck_assert_uint_eq(st.n_peers, 1);
-	check_peer(&st, "127.0.0.5", "dc2", "r1", 'D', 'N', KIB_105_73, 33.3, "df303ac7-61de-46e9-ac79-6e630115fd75", 1);
+	check_peer(&st, "127.0.0.5", "dc2", "r1", 'D', 'N', KIB_105_73, 33.3, "df303ac7-61de-46e9-ac79-6e630115fd75",
+		   1);
 	nt_status_free(&st);
 }
 END_TEST
@@ -525,7 +540,8 @@ START_TEST(test_status_captured_md_311_single_node)
 	REQUIRE_DATA();
 	status_ok(load_block("captured/real-ds201-exercise6-nodetool-3.11.md", DOC_MD, 0), &st);
 	ck_assert_uint_eq(st.n_peers, 1);
-	check_peer(&st, "172.17.0.2", "datacenter1", "rack1", 'U', 'N', 314132ULL, 100.0, "ed19c671-f413-4108-b9f2-1bb62ce8975c", 256);
+	check_peer(&st, "172.17.0.2", "datacenter1", "rack1", 'U', 'N', 314132ULL, 100.0,
+		   "ed19c671-f413-4108-b9f2-1bb62ce8975c", 256);
 	nt_status_free(&st);
 }
 END_TEST
@@ -814,7 +830,8 @@ START_TEST(test_listsnapshots_41_50_creation_and_expiration_times)
 	check_snapshot(&s.rows[0], "pre-upgrade-20241010", "app", "orders", MIB_812_44, MIB_812_47, MS_2024_10_10, 0);
 	check_snapshot(&s.rows[1], "pre-upgrade-20241010", "app", "customers", MIB_96_2, MIB_96_21, MS_2024_10_10, 0);
 	check_snapshot(&s.rows[2], "1728634112905", "app", "orders", 0, MIB_812_47, MS_2024_10_11, MS_2024_10_18);
-	check_snapshot(&s.rows[3], "pre-upgrade-20241010", "system_auth", "roles", KIB_5_62, KIB_5_67, MS_2024_10_10, 0);
+	check_snapshot(&s.rows[3], "pre-upgrade-20241010", "system_auth", "roles", KIB_5_62, KIB_5_67, MS_2024_10_10,
+		       0);
 	ck_assert_uint_eq(s.total_true_bytes, MIB_908_65);
 	nt_snapshots_free(&s);
 }
@@ -829,7 +846,8 @@ START_TEST(test_listsnapshots_50_ephemeral_column_false)
 	ck_assert_uint_eq(s.n_rows, 4);
 	check_snapshot(&s.rows[0], "pre-upgrade-20241010", "app", "orders", MIB_812_44, MIB_812_47, MS_2024_10_10, 0);
 	check_snapshot(&s.rows[2], "1728634112905", "app", "orders", 0, MIB_812_47, MS_2024_10_11, MS_2024_10_18);
-	check_snapshot(&s.rows[3], "pre-upgrade-20241010", "system_auth", "roles", KIB_5_62, KIB_5_67, MS_2024_10_10, 0);
+	check_snapshot(&s.rows[3], "pre-upgrade-20241010", "system_auth", "roles", KIB_5_62, KIB_5_67, MS_2024_10_10,
+		       0);
 	for (size_t i = 0; i < s.n_rows; i++)
 		ck_assert(!s.rows[i].ephemeral);
 	ck_assert_uint_eq(s.total_true_bytes, MIB_908_65);
@@ -868,7 +886,7 @@ END_TEST
 /* Parses every block of one sample with the parser its name calls for; fails on error or when no parser fits. */
 static void parse_sample(const char *rel, const char *name)
 {
-	static const char *const md_blocks[] = { "status", "info", "describecluster" };
+	static const char *const md_blocks[] = {"status", "info", "describecluster"};
 	enum doc_kind kind = strstr(name, ".md") ? DOC_MD : strstr(name, ".adoc") ? DOC_ADOC : DOC_TXT;
 	int blocks = kind == DOC_MD ? 3 : kind == DOC_ADOC ? 2 : 1;
 
@@ -919,7 +937,7 @@ static void parse_sample(const char *rel, const char *name)
 
 START_TEST(test_every_sample_file_parses)
 {
-	static const char *const subdirs[] = { "", "captured/" };
+	static const char *const subdirs[] = {"", "captured/"};
 	size_t count = 0;
 
 	REQUIRE_DATA();
@@ -957,17 +975,23 @@ START_TEST(test_status_ipv6_addresses)
 	struct nt_status st;
 
 	status_ok(str("Datacenter: us-east\n"
-		      "===================\n" LEGEND
-		      "--  Address                    Load        Tokens  Owns (effective)  Host ID                               Rack \n"
-		      "UN  2001:db8:0:0:0:0:0:11      250.5 KiB   8       66.7%             11111111-2222-4333-8444-555555555555  1a   \n"
-		      "UN  fe80::1                    1 GiB       8       33.3%             21111111-2222-4333-8444-555555555555  1b   \n"
-		      "UN  0:0:0:0:0:0:0:1            0 bytes     8       0.0%              31111111-2222-4333-8444-555555555555  1c   \n"
+		      "===================\n" LEGEND "--  Address                    Load        Tokens  Owns "
+		      "(effective)  Host ID                               Rack \n"
+		      "UN  2001:db8:0:0:0:0:0:11      250.5 KiB   8       66.7%             "
+		      "11111111-2222-4333-8444-555555555555  1a   \n"
+		      "UN  fe80::1                    1 GiB       8       33.3%             "
+		      "21111111-2222-4333-8444-555555555555  1b   \n"
+		      "UN  0:0:0:0:0:0:0:1            0 bytes     8       0.0%              "
+		      "31111111-2222-4333-8444-555555555555  1c   \n"
 		      "\n"),
 		  &st);
 	ck_assert_uint_eq(st.n_peers, 3);
-	check_peer(&st, "2001:db8:0:0:0:0:0:11", "us-east", "1a", 'U', 'N', 256512, 66.7, "11111111-2222-4333-8444-555555555555", 8);
-	check_peer(&st, "fe80::1", "us-east", "1b", 'U', 'N', 1073741824ULL, 33.3, "21111111-2222-4333-8444-555555555555", 8);
-	check_peer(&st, "0:0:0:0:0:0:0:1", "us-east", "1c", 'U', 'N', 0, 0.0, "31111111-2222-4333-8444-555555555555", 8);
+	check_peer(&st, "2001:db8:0:0:0:0:0:11", "us-east", "1a", 'U', 'N', 256512, 66.7,
+		   "11111111-2222-4333-8444-555555555555", 8);
+	check_peer(&st, "fe80::1", "us-east", "1b", 'U', 'N', 1073741824ULL, 33.3,
+		   "21111111-2222-4333-8444-555555555555", 8);
+	check_peer(&st, "0:0:0:0:0:0:0:1", "us-east", "1c", 'U', 'N', 0, 0.0, "31111111-2222-4333-8444-555555555555",
+		   8);
 	nt_status_free(&st);
 }
 END_TEST
@@ -998,13 +1022,15 @@ START_TEST(test_status_crlf_line_endings)
 {
 	struct nt_status st;
 
-	status_ok(str("Datacenter: dc1\r\n===============\r\nStatus=Up/Down\r\n|/ State=Normal/Leaving/Joining/Moving\r\n"
-		      "--  Address  Load  Tokens  Owns  Host ID  Rack \r\n"
-		      "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "  rack1  \r\n"
-		      "DN  10.0.0.2  2 KiB  16  ?  " UUID_B "  rack2\r\n"
-		      "\r\n"
-		      "Note: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\r\n"),
-		  &st);
+	status_ok(
+		str("Datacenter: dc1\r\n===============\r\nStatus=Up/Down\r\n|/ State=Normal/Leaving/Joining/Moving\r\n"
+		    "--  Address  Load  Tokens  Owns  Host ID  Rack \r\n"
+		    "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "  rack1  \r\n"
+		    "DN  10.0.0.2  2 KiB  16  ?  " UUID_B "  rack2\r\n"
+		    "\r\n"
+		    "Note: Non-system keyspaces don't have the same replication settings, effective ownership "
+		    "information is meaningless\r\n"),
+		&st);
 	ck_assert_uint_eq(st.n_peers, 2);
 	check_peer(&st, "10.0.0.1", "dc1", "rack1", 'U', 'N', 1024, -1, UUID_A, 16);
 	check_peer(&st, "10.0.0.2", "dc1", "rack2", 'D', 'N', 2048, -1, UUID_B, 16);
@@ -1017,8 +1043,7 @@ START_TEST(test_status_leaving_moving_unknown_status_and_comma_decimals)
 {
 	struct nt_status st;
 
-	status_ok(str("Datacenter: dc1\n" LEGEND HDR_4X
-		      "UL  10.0.0.1  1,5 GiB  16  33,3%  " UUID_A "  r1\n"
+	status_ok(str("Datacenter: dc1\n" LEGEND HDR_4X "UL  10.0.0.1  1,5 GiB  16  33,3%  " UUID_A "  r1\n"
 		      "UM  10.0.0.2  1 GiB    16  33.3%  " UUID_B "  r1\n"
 		      "?N  10.0.0.3  1 GiB    16  33.4%  " UUID_C "  r1\n"),
 		  &st);
@@ -1056,8 +1081,10 @@ START_TEST(test_status_token_per_node_layout_has_token_column)
 
 	/* With one token per node and as many DCs as tokens, Status.java prints Token instead of Tokens. */
 	status_ok(str("Datacenter: datacenter1\n=======================\n" LEGEND
-		      "--  Address    Load       Owns (effective)  Host ID                               Token                                    Rack\n"
-		      "UN  127.0.0.1  103.5 KiB  100.0%            " UUID_A "  -9223372036854775808                     rack1\n"),
+		      "--  Address    Load       Owns (effective)  Host ID                               Token         "
+		      "                           Rack\n"
+		      "UN  127.0.0.1  103.5 KiB  100.0%            " UUID_A
+		      "  -9223372036854775808                     rack1\n"),
 		  &st);
 	ck_assert_uint_eq(st.n_peers, 1);
 	check_peer(&st, "127.0.0.1", "datacenter1", "rack1", 'U', 'N', 105984, 100.0, UUID_A, 1);
@@ -1069,8 +1096,7 @@ START_TEST(test_status_empty_rack_is_empty_string)
 {
 	struct nt_status st;
 
-	status_ok(str("Datacenter: dc1\n" LEGEND HDR_4X
-		      "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "       \n"
+	status_ok(str("Datacenter: dc1\n" LEGEND HDR_4X "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "       \n"
 		      "UN  10.0.0.2  1 KiB  16  ?  " UUID_B "  rack two\n"),
 		  &st);
 	ck_assert_uint_eq(st.n_peers, 2);
@@ -1086,7 +1112,8 @@ START_TEST(test_status_long_datacenter_name_is_truncated)
 	struct nt_status st;
 	char in[512];
 
-	snprintf(in, sizeof(in), "Datacenter: %0100d\n" LEGEND HDR_4X "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "  r1\n", 0);
+	snprintf(in, sizeof(in), "Datacenter: %0100d\n" LEGEND HDR_4X "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "  r1\n",
+		 0);
 	status_ok(str(in), &st);
 	ck_assert_uint_eq(st.n_peers, 1);
 	ck_assert_uint_eq(strlen(st.peers[0].datacenter), NT_NAME_MAX - 1);
@@ -1103,9 +1130,10 @@ START_TEST(test_status_1000_generated_rows)
 	ck_assert_ptr_nonnull(in);
 	n += (size_t)snprintf(in + n, cap - n, "Datacenter: big\n===============\n" LEGEND HDR_4X);
 	for (int i = 0; i < 1000; i++)
-		n += (size_t)snprintf(in + n, cap - n, "%cN  10.%d.%d.%d  %d.%02d GiB  16  0.1%%  %08x-0000-4000-8000-%012x  rack%d\n",
-				      i % 7 ? 'U' : 'D', i / 65536, (i / 256) % 256, i % 256, i % 900, i % 100, (unsigned)i,
-				      (unsigned)i, i % 3);
+		n += (size_t)snprintf(in + n, cap - n,
+				      "%cN  10.%d.%d.%d  %d.%02d GiB  16  0.1%%  %08x-0000-4000-8000-%012x  rack%d\n",
+				      i % 7 ? 'U' : 'D', i / 65536, (i / 256) % 256, i % 256, i % 900, i % 100,
+				      (unsigned)i, (unsigned)i, i % 3);
 	status_ok(mkbuf(in, n), &st);
 	free(in);
 	ck_assert_uint_eq(st.n_peers, 1000);
@@ -1140,7 +1168,8 @@ END_TEST
 
 START_TEST(test_status_random_bytes_is_einval)
 {
-	static const unsigned char junk[] = { 0x00, 0xff, 0x13, 0x0a, 0x0a, 0xde, 0xad, 0xbe, 0xef, 0x0d, 0x55, 0x4e, 0x00 };
+	static const unsigned char junk[] = {0x00, 0xff, 0x13, 0x0a, 0x0a, 0xde, 0xad,
+					     0xbe, 0xef, 0x0d, 0x55, 0x4e, 0x00};
 
 	status_einval(mkbuf((const char *)junk, sizeof(junk)), "line ");
 }
@@ -1155,14 +1184,16 @@ END_TEST
 
 START_TEST(test_status_truncated_mid_row_is_einval)
 {
-	status_einval(str("Datacenter: dc1\n" LEGEND HDR_4X "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "  r1\nUN  10.0.0.2  1.4"),
-		      "line 6: ");
+	status_einval(
+		str("Datacenter: dc1\n" LEGEND HDR_4X "UN  10.0.0.1  1 KiB  16  ?  " UUID_A "  r1\nUN  10.0.0.2  1.4"),
+		"line 6: ");
 }
 END_TEST
 
 START_TEST(test_status_truncated_mid_host_id_is_einval)
 {
-	status_einval(str("Datacenter: dc1\n" LEGEND HDR_4X "UN  10.0.0.2  1.48 GiB  16  ?  0f3c6a77-5e21"), "line 5: ");
+	status_einval(str("Datacenter: dc1\n" LEGEND HDR_4X "UN  10.0.0.2  1.48 GiB  16  ?  0f3c6a77-5e21"),
+		      "line 5: ");
 }
 END_TEST
 
@@ -1177,7 +1208,8 @@ END_TEST
 
 START_TEST(test_status_load_overflow_is_rejected)
 {
-	status_einval(str("Datacenter: dc1\n" LEGEND HDR_4X "UN  10.0.0.1  99999999999999999999 GiB  16  ?  " UUID_A "  r1\n"),
+	status_einval(str("Datacenter: dc1\n" LEGEND HDR_4X "UN  10.0.0.1  99999999999999999999 GiB  16  ?  " UUID_A
+			  "  r1\n"),
 		      "line 5: ");
 }
 END_TEST
@@ -1198,19 +1230,19 @@ START_TEST(test_size_binary_and_legacy_units)
 		const char *in;
 		uint64_t bytes;
 	} cases[] = {
-		{ "0 bytes", 0 },
-		{ "512 bytes", 512 },
-		{ "5.62 KiB", 5755 },
-		{ "1023.27 KB", 1047828 },
-		{ "987.33 MiB", MIB_987_33 },
-		{ "1.52 GiB", GIB_1_52 },
-		{ "84.72 GB", 90967407329ULL },
-		{ "2.22 TB", 2440915813663ULL },
-		{ "2 TiB", 2199023255552ULL },
-		{ "10.5 PB", 11821949021847552ULL },
-		{ " 1 EiB \r", 1152921504606846976ULL },
-		{ "1.5GiB", GIB_1_5 },
-		{ "15.99 EiB", 18435214858663483136ULL },
+		{"0 bytes", 0},
+		{"512 bytes", 512},
+		{"5.62 KiB", 5755},
+		{"1023.27 KB", 1047828},
+		{"987.33 MiB", MIB_987_33},
+		{"1.52 GiB", GIB_1_52},
+		{"84.72 GB", 90967407329ULL},
+		{"2.22 TB", 2440915813663ULL},
+		{"2 TiB", 2199023255552ULL},
+		{"10.5 PB", 11821949021847552ULL},
+		{" 1 EiB \r", 1152921504606846976ULL},
+		{"1.5GiB", GIB_1_5},
+		{"15.99 EiB", 18435214858663483136ULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1228,8 +1260,9 @@ END_TEST
 
 START_TEST(test_size_overflow_is_rejected)
 {
-	static const char *const cases[] = { "99999999999999999999 GiB", "18446744073709551616 bytes", "17179869184 GiB",
-					     "16 EiB", "16384 PiB", "15.99999999999999999999999 EiB" };
+	static const char *const cases[] = {
+		"99999999999999999999 GiB",      "18446744073709551616 bytes", "17179869184 GiB", "16 EiB", "16384 PiB",
+		"15.99999999999999999999999 EiB"};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct buf b = str(cases[i]);
@@ -1245,8 +1278,8 @@ END_TEST
 
 START_TEST(test_size_garbage_is_rejected)
 {
-	static const char *const cases[] = { "", "GiB", "1.52", "1.52 GiBs", "-1 KiB", "1. KiB", ".5 KiB", "1.5.2 KiB",
-					     "1 2 KiB", "?", "NaN bytes", "1 Gi" };
+	static const char *const cases[] = {"",       "GiB",       "1.52",    "1.52 GiBs", "-1 KiB",    "1. KiB",
+					    ".5 KiB", "1.5.2 KiB", "1 2 KiB", "?",         "NaN bytes", "1 Gi"};
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1461,25 +1494,27 @@ START_TEST(test_describecluster_ipv6_pp_crlf_transient_and_simple_strategy)
 {
 	struct nt_describecluster dc;
 
-	describecluster_ok(str("Cluster Information:\r\n"
-			       "\tName: Lab Cluster\r\n"
-			       "\tSnitch: org.apache.cassandra.locator.SimpleSnitch\r\n"
-			       "\tDynamicEndPointSnitch: disabled\r\n"
-			       "\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\r\n"
-			       "\tSchema versions:\r\n"
-			       "\t\t11111111-1111-3111-8111-111111111111: [[2001:db8::1]:7000, [2001:db8::2]:7000]\r\n\r\n"
-			       "\t\t22222222-2222-3222-8222-222222222222: [[2001:db8::3]:7000]\r\n\r\n"
-			       "\t\tUNREACHABLE: [[2001:db8::4]:7000, [2001:db8::5]:7000]\r\n\r\n"
-			       "Stats for all nodes:\r\n\tLive: 3\r\n\tJoining: 1\r\n\tMoving: 0\r\n\tLeaving: 0\r\n\tUnreachable: 2\r\n\r\n"
-			       "Data Centers: \r\n\tdc1 #Nodes: 5 #Down: 2\r\n\r\n"
-			       "Database versions:\r\n\t4.0.15: [[2001:db8::1]:7000]\r\n\r\n\t4.1.8: [[2001:db8::2]:7000]\r\n\r\n"
-			       "Keyspaces:\r\n"
-			       "\tks_transient -> Replication class: NetworkTopologyStrategy {dc1=3/1, dc2=5}\r\n"
-			       "\tks_simple -> Replication class: SimpleStrategy {replication_factor=2}\r\n"
-			       "something went wrong for keyspace: broken\r\n"
-			       "\tsystem -> Replication class: LocalStrategy {}\r\n"
-			       "\r\nNote: Non-system keyspaces don't have the same replication settings\r\n"),
-			   &dc);
+	describecluster_ok(
+		str("Cluster Information:\r\n"
+		    "\tName: Lab Cluster\r\n"
+		    "\tSnitch: org.apache.cassandra.locator.SimpleSnitch\r\n"
+		    "\tDynamicEndPointSnitch: disabled\r\n"
+		    "\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\r\n"
+		    "\tSchema versions:\r\n"
+		    "\t\t11111111-1111-3111-8111-111111111111: [[2001:db8::1]:7000, [2001:db8::2]:7000]\r\n\r\n"
+		    "\t\t22222222-2222-3222-8222-222222222222: [[2001:db8::3]:7000]\r\n\r\n"
+		    "\t\tUNREACHABLE: [[2001:db8::4]:7000, [2001:db8::5]:7000]\r\n\r\n"
+		    "Stats for all nodes:\r\n\tLive: 3\r\n\tJoining: 1\r\n\tMoving: 0\r\n\tLeaving: "
+		    "0\r\n\tUnreachable: 2\r\n\r\n"
+		    "Data Centers: \r\n\tdc1 #Nodes: 5 #Down: 2\r\n\r\n"
+		    "Database versions:\r\n\t4.0.15: [[2001:db8::1]:7000]\r\n\r\n\t4.1.8: [[2001:db8::2]:7000]\r\n\r\n"
+		    "Keyspaces:\r\n"
+		    "\tks_transient -> Replication class: NetworkTopologyStrategy {dc1=3/1, dc2=5}\r\n"
+		    "\tks_simple -> Replication class: SimpleStrategy {replication_factor=2}\r\n"
+		    "something went wrong for keyspace: broken\r\n"
+		    "\tsystem -> Replication class: LocalStrategy {}\r\n"
+		    "\r\nNote: Non-system keyspaces don't have the same replication settings\r\n"),
+		&dc);
 	ck_assert_str_eq(dc.name, "Lab Cluster");
 	ck_assert_uint_eq(dc.schema_versions, 2);
 	ck_assert_uint_eq(dc.unreachable, 2);
@@ -1500,7 +1535,9 @@ START_TEST(test_describecluster_more_than_16_dcs_keeps_first_16)
 {
 	struct nt_describecluster dc;
 	char in[1024];
-	size_t n = (size_t)snprintf(in, sizeof(in), "Cluster Information:\n\tName: c\nKeyspaces:\n\tks -> Replication class: NetworkTopologyStrategy {");
+	size_t n = (size_t)snprintf(
+		in, sizeof(in),
+		"Cluster Information:\n\tName: c\nKeyspaces:\n\tks -> Replication class: NetworkTopologyStrategy {");
 
 	for (int i = 0; i < 20; i++)
 		n += (size_t)snprintf(in + n, sizeof(in) - n, "%sdc%d=%d", i ? ", " : "", i, i + 1);
@@ -1523,7 +1560,8 @@ END_TEST
 
 START_TEST(test_describecluster_bad_stat_is_einval)
 {
-	describecluster_einval("Cluster Information:\n\tName: c\nStats for all nodes:\n\tLive: 4294967296\n", "line 4: ");
+	describecluster_einval("Cluster Information:\n\tName: c\nStats for all nodes:\n\tLive: 4294967296\n",
+			       "line 4: ");
 }
 END_TEST
 
@@ -1542,16 +1580,17 @@ static void snapshots_einval(const char *in, const char *line_prefix)
 	ck_assert(all_zero(&s, sizeof(s)));
 }
 
-#define SNAP_HDR_50 "Snapshot Details: \nSnapshot name Keyspace name Column family name True size Size on disk Creation time Expiration time Ephemeral\n"
+#define SNAP_HDR_50                                                                                                    \
+	"Snapshot Details: \nSnapshot name Keyspace name Column family name True size Size on disk Creation time "     \
+	"Expiration time Ephemeral\n"
 
 START_TEST(test_listsnapshots_ephemeral_true_and_second_precision_instants)
 {
 	struct nt_snapshots s;
 
-	snapshots_ok(str(SNAP_HDR_50
-			 "eph  ks  t  1 KiB  2 KiB  2024-02-29T00:00:00Z  2024-03-01T00:00:00.5Z  true \r\n"
-			 "old  ks  t  0 bytes  1 bytes  1970-01-01T00:00:00.000000001Z  false\r\n"
-			 "\r\nTotal TrueDiskSpaceUsed: 1 KiB\r\n\r\n"),
+	snapshots_ok(str(SNAP_HDR_50 "eph  ks  t  1 KiB  2 KiB  2024-02-29T00:00:00Z  2024-03-01T00:00:00.5Z  true \r\n"
+				     "old  ks  t  0 bytes  1 bytes  1970-01-01T00:00:00.000000001Z  false\r\n"
+				     "\r\nTotal TrueDiskSpaceUsed: 1 KiB\r\n\r\n"),
 		     &s);
 	ck_assert_uint_eq(s.n_rows, 2);
 	check_snapshot(&s.rows[0], "eph", "ks", "t", 1024, 2048, 1709164800000LL, 1709251200500LL);
@@ -1588,7 +1627,8 @@ START_TEST(test_listsnapshots_invalid_instant_is_einval)
 	snapshots_einval(SNAP_HDR_50 "a  ks  t  1 KiB  2 KiB  2023-01-01T24:00:00Z\n", "line 3: ");
 	snapshots_einval(SNAP_HDR_50 "a  ks  t  1 KiB  2 KiB  2023-01-01T00:00:00.Z\n", "line 3: ");
 	snapshots_einval(SNAP_HDR_50 "a  ks  t  1 KiB  2 KiB  2023-01-01T00:00:00.1234567890Z\n", "line 3: ");
-	snapshots_einval(SNAP_HDR_50 "a  ks  t  1 KiB  2 KiB  2023-01-01T00:00:00Z 2023-01-01T00:00:00Z 2023-01-01T00:00:00Z\n",
+	snapshots_einval(SNAP_HDR_50
+			 "a  ks  t  1 KiB  2 KiB  2023-01-01T00:00:00Z 2023-01-01T00:00:00Z 2023-01-01T00:00:00Z\n",
 			 "line 3: ");
 }
 END_TEST
@@ -1604,7 +1644,8 @@ END_TEST
 START_TEST(test_listsnapshots_size_overflow_is_einval)
 {
 	snapshots_einval(SNAP_HDR_50 "a  ks  t  99999999999999999999 GiB  2 KiB\n", "line 3: ");
-	snapshots_einval(SNAP_HDR_50 "a  ks  t  1 KiB  2 KiB\n\nTotal TrueDiskSpaceUsed: 17179869184 GiB\n", "line 5: ");
+	snapshots_einval(SNAP_HDR_50 "a  ks  t  1 KiB  2 KiB\n\nTotal TrueDiskSpaceUsed: 17179869184 GiB\n",
+			 "line 5: ");
 }
 END_TEST
 
@@ -1667,14 +1708,17 @@ START_TEST(test_mutated_inputs_never_crash)
 	static const char *const seeds[] = {
 		"Datacenter: dc1\n===============\n" LEGEND HDR_4X "UN  10.0.0.1  1.5 GiB  16  50.0%  " UUID_A "  r1\n"
 		"DN  [::1]:7000  ?  16  ?  null  r2\n\nNote: ownership information is meaningless\n",
-		"Datacenter: dc1\n" LEGEND "UN  127.0.0.1  103.5 KiB  100.0%  " UUID_A "  -9223372036854775808  rack1\n",
+		"Datacenter: dc1\n" LEGEND "UN  127.0.0.1  103.5 KiB  100.0%  " UUID_A
+		"  -9223372036854775808  rack1\n",
 		"ID                     : " UUID_A "\nGossip active          : true\nLoad                   : 1 GiB\n"
-		"Heap Memory (MB)       : 1.00 / 2.00\nPercent Repaired       : 100.0%\nBootstrap state        : COMPLETED\n",
+		"Heap Memory (MB)       : 1.00 / 2.00\nPercent Repaired       : 100.0%\nBootstrap state        : "
+		"COMPLETED\n",
 		"ReleaseVersion: 4.1.8\nGitSHA: abc\n",
 		"Cluster Information:\n\tName: c\n\tSchema versions:\n\t\tx: [a, b]\n\n\t\tUNREACHABLE: [c]\n\n"
 		"Stats for all nodes:\n\tLive: 3\nDatabase versions:\n\t4.1.8: [a]\n\nKeyspaces:\n"
 		"\tks -> Replication class: NetworkTopologyStrategy {dc1=3/1, dc2=2}\n",
-		SNAP_HDR_50 "eph  ks  t  1 KiB  2 KiB  2024-02-29T00:00:00Z  2024-03-01T00:00:00.5Z  true\n\nTotal TrueDiskSpaceUsed: 1 KiB\n",
+		SNAP_HDR_50 "eph  ks  t  1 KiB  2 KiB  2024-02-29T00:00:00Z  2024-03-01T00:00:00.5Z  true\n\nTotal "
+			    "TrueDiskSpaceUsed: 1 KiB\n",
 		"not running\n",
 		"1.52 GiB",
 	};

@@ -76,12 +76,12 @@ START_TEST(test_health_report_nested_messages_and_repeated_fields)
 	CassandraAgent__V1__CassandraState cass = CASSANDRA_AGENT__V1__CASSANDRA_STATE__INIT;
 	CassandraAgent__V1__Peer p1 = CASSANDRA_AGENT__V1__PEER__INIT;
 	CassandraAgent__V1__Peer p2 = CASSANDRA_AGENT__V1__PEER__INIT;
-	CassandraAgent__V1__Peer *ring[] = { &p1, &p2 };
+	CassandraAgent__V1__Peer *ring[] = {&p1, &p2};
 	CassandraAgent__V1__DiskState disk = CASSANDRA_AGENT__V1__DISK_STATE__INIT;
-	CassandraAgent__V1__DiskState *disks[] = { &disk };
+	CassandraAgent__V1__DiskState *disks[] = {&disk};
 	CassandraAgent__V1__HostState host = CASSANDRA_AGENT__V1__HOST_STATE__INIT;
 	CassandraAgent__V1__Condition cond = CASSANDRA_AGENT__V1__CONDITION__INIT;
-	CassandraAgent__V1__Condition *conds[] = { &cond };
+	CassandraAgent__V1__Condition *conds[] = {&cond};
 	CassandraAgent__V1__ControllerState ctl = CASSANDRA_AGENT__V1__CONTROLLER_STATE__INIT;
 	CassandraAgent__V1__HealthReport r = CASSANDRA_AGENT__V1__HEALTH_REPORT__INIT;
 	const json_t *jn, *jc, *jring, *jp, *jh, *jd, *jconds, *jctl;
@@ -183,9 +183,9 @@ START_TEST(test_empty_message_emits_every_field_with_defaults)
 {
 	CassandraAgent__V1__HealthReport r = CASSANDRA_AGENT__V1__HEALTH_REPORT__INIT;
 	CassandraAgent__V1__CassandraState cass = CASSANDRA_AGENT__V1__CASSANDRA_STATE__INIT;
-	static const char *const keys[] = { "node", "collected_at_unix_ms", "cassandra", "ring",
-		"host", "config", "certificates", "snapshots", "lease", "conditions", "controller",
-		"agent_version" };
+	static const char *const keys[] = {"node",       "collected_at_unix_ms", "cassandra", "ring",  "host",
+					   "config",     "certificates",         "snapshots", "lease", "conditions",
+					   "controller", "agent_version"};
 	const char *key;
 	json_t *j, *jc, *v;
 	void *iter;
@@ -194,7 +194,8 @@ START_TEST(test_empty_message_emits_every_field_with_defaults)
 	j = convert(&r.base);
 	ck_assert_uint_eq(json_object_size(j), sizeof(keys) / sizeof(keys[0]));
 	/* Members appear in field-number order. */
-	json_object_foreach(j, key, v) {
+	json_object_foreach(j, key, v)
+	{
 		ck_assert_str_eq(key, keys[i]);
 		i++;
 	}
@@ -279,7 +280,7 @@ END_TEST
 
 START_TEST(test_bytes_base64_padding_for_every_length_mod_3)
 {
-	static const char *const want[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	CassandraAgent__V1__CommandUpdate u = CASSANDRA_AGENT__V1__COMMAND_UPDATE__INIT;
 	json_t *j;
 
@@ -333,7 +334,7 @@ END_TEST
 
 START_TEST(test_command_oneof_with_repeated_strings)
 {
-	char *args[] = { "-h", "--", "" };
+	char *args[] = {"-h", "--", ""};
 	CassandraAgent__V1__RunNodetool rn = CASSANDRA_AGENT__V1__RUN_NODETOOL__INIT;
 	CassandraAgent__V1__Command cmd = CASSANDRA_AGENT__V1__COMMAND__INIT;
 	const json_t *jr, *ja;
@@ -363,8 +364,8 @@ START_TEST(test_apply_config_map_becomes_object)
 	CassandraAgent__V1__ApplyConfig__SetEntry e1 = CASSANDRA_AGENT__V1__APPLY_CONFIG__SET_ENTRY__INIT;
 	CassandraAgent__V1__ApplyConfig__SetEntry e2 = CASSANDRA_AGENT__V1__APPLY_CONFIG__SET_ENTRY__INIT;
 	CassandraAgent__V1__ApplyConfig__SetEntry e3 = CASSANDRA_AGENT__V1__APPLY_CONFIG__SET_ENTRY__INIT;
-	CassandraAgent__V1__ApplyConfig__SetEntry *set[] = { &e1, &e2, &e3 };
-	char *unset[] = { "hints_directory" };
+	CassandraAgent__V1__ApplyConfig__SetEntry *set[] = {&e1, &e2, &e3};
+	char *unset[] = {"hints_directory"};
 	CassandraAgent__V1__ApplyConfig ac = CASSANDRA_AGENT__V1__APPLY_CONFIG__INIT;
 	const json_t *js;
 	json_t *j;
@@ -387,8 +388,7 @@ START_TEST(test_apply_config_map_becomes_object)
 	ck_assert_uint_eq(json_object_size(js), 2);
 	ck_assert_str_eq(get_str(js, "concurrent_reads"), "32");
 	ck_assert_str_eq(get_str(js, "num_tokens"), "16");
-	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "unset"), 0)),
-			 "hints_directory");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "unset"), 0)), "hints_directory");
 	ck_assert(!get_bool(j, "force"));
 	ck_assert(get_bool(j, "dry_run"));
 	json_decref(j);
@@ -480,12 +480,19 @@ START_TEST(test_invalid_utf8_string_still_yields_valid_json)
 
 	/* A lone continuation byte, a truncated 2-byte lead, an encoded surrogate, an overlong
 	 * '/', a code point above U+10FFFF and a truncated 3-byte sequence at the end. */
-	err.message = "a\x80" "b\xC3" "c\xED\xA0\x80" "d\xC0\xAF" "e\xF4\x90\x80\x80" "f\xE2\x82";
+	err.message = "a\x80"
+		      "b\xC3"
+		      "c\xED\xA0\x80"
+		      "d\xC0\xAF"
+		      "e\xF4\x90\x80\x80"
+		      "f\xE2\x82";
 	j = convert(&err.base);
-	ck_assert_str_eq(get_str(j, "message"),
-			 "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
-			 "d\xEF\xBF\xBD\xEF\xBF\xBD" "e\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
-			 "f\xEF\xBF\xBD");
+	ck_assert_str_eq(get_str(j, "message"), "a\xEF\xBF\xBD"
+						"b\xEF\xBF\xBD"
+						"c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+						"d\xEF\xBF\xBD\xEF\xBF\xBD"
+						"e\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+						"f\xEF\xBF\xBD");
 	assert_round_trips(j);
 	json_decref(j);
 }
@@ -528,8 +535,8 @@ START_TEST(test_unpacked_message_converts_like_the_original)
 	CassandraAgent__V1__Hello hello = CASSANDRA_AGENT__V1__HELLO__INIT;
 	CassandraAgent__V1__Envelope env = CASSANDRA_AGENT__V1__ENVELOPE__INIT;
 	CassandraAgent__V1__Envelope *back;
-	char *blockers[] = { "peer 10.0.0.2 down" };
-	char *ids[] = { "c-1", "c-2" };
+	char *blockers[] = {"peer 10.0.0.2 down"};
+	char *ids[] = {"c-1", "c-2"};
 	uint8_t *buf;
 	size_t len;
 	json_t *j1, *j2;
@@ -562,7 +569,8 @@ START_TEST(test_unpacked_message_converts_like_the_original)
 	ck_assert_str_eq(get_str(json_object_get(json_object_get(j2, "hello"), "lease"), "kind"),
 			 "MAINTENANCE_KIND_REBOOT");
 	ck_assert_str_eq(json_string_value(json_array_get(
-		json_object_get(json_object_get(j2, "hello"), "resumable_command_ids"), 1)), "c-2");
+				 json_object_get(json_object_get(j2, "hello"), "resumable_command_ids"), 1)),
+			 "c-2");
 	json_decref(j1);
 	json_decref(j2);
 	cassandra_agent__v1__envelope__free_unpacked(back, NULL);
@@ -604,8 +612,8 @@ START_TEST(test_allocation_failure_returns_null_without_leaks)
 {
 	CassandraAgent__V1__ApplyConfig__SetEntry e1 = CASSANDRA_AGENT__V1__APPLY_CONFIG__SET_ENTRY__INIT;
 	CassandraAgent__V1__ApplyConfig__SetEntry e2 = CASSANDRA_AGENT__V1__APPLY_CONFIG__SET_ENTRY__INIT;
-	CassandraAgent__V1__ApplyConfig__SetEntry *set[] = { &e1, &e2 };
-	char *unset[] = { "a", "b" };
+	CassandraAgent__V1__ApplyConfig__SetEntry *set[] = {&e1, &e2};
+	char *unset[] = {"a", "b"};
 	CassandraAgent__V1__ApplyConfig ac = CASSANDRA_AGENT__V1__APPLY_CONFIG__INIT;
 	CassandraAgent__V1__Command cmd = CASSANDRA_AGENT__V1__COMMAND__INIT;
 	CassandraAgent__V1__CommandUpdate u = CASSANDRA_AGENT__V1__COMMAND_UPDATE__INIT;
@@ -614,7 +622,8 @@ START_TEST(test_allocation_failure_returns_null_without_leaks)
 
 	e1.key = "k1";
 	e1.value = "v1";
-	e2.key = "k\xff" "2";
+	e2.key = "k\xff"
+		 "2";
 	e2.value = "v2";
 	ac.n_set = 2;
 	ac.set = set;
@@ -625,8 +634,9 @@ START_TEST(test_allocation_failure_returns_null_without_leaks)
 	cmd.apply_config = &ac;
 	j = convert_under_failing_allocations(&cmd.base);
 	ck_assert_str_eq(get_str(json_object_get(json_object_get(j, "apply_config"), "set"), "k1"), "v1");
-	ck_assert_str_eq(get_str(json_object_get(json_object_get(j, "apply_config"), "set"),
-				 "k\xEF\xBF\xBD" "2"), "v2");
+	ck_assert_str_eq(get_str(json_object_get(json_object_get(j, "apply_config"), "set"), "k\xEF\xBF\xBD"
+											     "2"),
+			 "v2");
 	json_decref(j);
 
 	u.id = "u-1";

@@ -1,4 +1,5 @@
-/* test_snapshot_plan: Check unit tests for snapshot slot arithmetic, tags, guards, retention and the persisted record. */
+/* test_snapshot_plan: Check unit tests for snapshot slot arithmetic, tags, guards, retention and the persisted record.
+ */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -10,10 +11,10 @@
 #include "nodetool_parse.h"
 #include "snapshot_plan.h"
 
-#define MS_S INT64_C(1000)
-#define MS_M (60 * MS_S)
-#define MS_H (60 * MS_M)
-#define MS_D (24 * MS_H)
+#define MS_S  INT64_C(1000)
+#define MS_M  (60 * MS_S)
+#define MS_H  (60 * MS_M)
+#define MS_D  (24 * MS_H)
 #define IV_4H ((uint64_t)(4 * MS_H))
 
 /* Unix ms of a UTC calendar time. */
@@ -64,10 +65,10 @@ START_TEST(slot_floor_aligns_1h_4h_6h_24h_to_utc_multiples)
 	const struct {
 		int64_t iv, floor, next;
 	} cases[] = {
-		{ MS_H, utc(2024, 10, 11, 13, 0, 0), utc(2024, 10, 11, 14, 0, 0) },
-		{ 4 * MS_H, utc(2024, 10, 11, 12, 0, 0), utc(2024, 10, 11, 16, 0, 0) },
-		{ 6 * MS_H, utc(2024, 10, 11, 12, 0, 0), utc(2024, 10, 11, 18, 0, 0) },
-		{ 24 * MS_H, utc(2024, 10, 11, 0, 0, 0), utc(2024, 10, 12, 0, 0, 0) },
+		{MS_H, utc(2024, 10, 11, 13, 0, 0), utc(2024, 10, 11, 14, 0, 0)},
+		{4 * MS_H, utc(2024, 10, 11, 12, 0, 0), utc(2024, 10, 11, 16, 0, 0)},
+		{6 * MS_H, utc(2024, 10, 11, 12, 0, 0), utc(2024, 10, 11, 18, 0, 0)},
+		{24 * MS_H, utc(2024, 10, 11, 0, 0, 0), utc(2024, 10, 12, 0, 0, 0)},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -140,7 +141,7 @@ END_TEST
 
 START_TEST(first_start_without_a_record_takes_one_catch_up)
 {
-	struct snapshot_schedule s = { IV_4H, SNAPSHOT_SLOT_NONE, DAY0 + 9 * MS_H, true };
+	struct snapshot_schedule s = {IV_4H, SNAPSHOT_SLOT_NONE, DAY0 + 9 * MS_H, true};
 	struct snapshot_decision d = decide(&s, s.started_ms);
 
 	ck_assert_int_eq(d.action, SNAPSHOT_ACTION_TAKE);
@@ -154,7 +155,7 @@ END_TEST
 START_TEST(restart_just_before_boundary_waits_for_the_boundary)
 {
 	/* 04:00 was taken; the agent restarts at 07:59:59. */
-	struct snapshot_schedule s = { IV_4H, DAY0 + 4 * MS_H, DAY0 + 8 * MS_H - MS_S, true };
+	struct snapshot_schedule s = {IV_4H, DAY0 + 4 * MS_H, DAY0 + 8 * MS_H - MS_S, true};
 	int64_t taken[8];
 	struct snapshot_decision d = decide(&s, s.started_ms);
 
@@ -172,7 +173,7 @@ END_TEST
 START_TEST(restart_just_before_boundary_with_a_missed_slot_catches_up_then_takes_the_boundary)
 {
 	/* 00:00 taken, 04:00 missed while down, restart at 07:59:59: one catch-up (04:00), then 08:00. */
-	struct snapshot_schedule s = { IV_4H, DAY0, DAY0 + 8 * MS_H - MS_S, true };
+	struct snapshot_schedule s = {IV_4H, DAY0, DAY0 + 8 * MS_H - MS_S, true};
 	int64_t taken[8];
 
 	ck_assert_int_eq(simulate(&s, s.started_ms, DAY0 + 11 * MS_H, MS_S, taken, 8), 2);
@@ -184,7 +185,7 @@ END_TEST
 START_TEST(restart_just_after_boundary_takes_the_missed_slot_once)
 {
 	/* 04:00 taken, the agent was down across 08:00 and restarts at 08:00:01. */
-	struct snapshot_schedule s = { IV_4H, DAY0 + 4 * MS_H, DAY0 + 8 * MS_H + MS_S, true };
+	struct snapshot_schedule s = {IV_4H, DAY0 + 4 * MS_H, DAY0 + 8 * MS_H + MS_S, true};
 	struct snapshot_decision d = decide(&s, s.started_ms);
 	int64_t taken[8];
 
@@ -200,7 +201,7 @@ END_TEST
 
 START_TEST(restart_without_catch_up_waits_for_the_next_slot)
 {
-	struct snapshot_schedule s = { IV_4H, DAY0 + 4 * MS_H, DAY0 + 8 * MS_H + MS_S, false };
+	struct snapshot_schedule s = {IV_4H, DAY0 + 4 * MS_H, DAY0 + 8 * MS_H + MS_S, false};
 	struct snapshot_decision d = decide(&s, s.started_ms);
 	int64_t taken[8];
 
@@ -215,7 +216,7 @@ END_TEST
 START_TEST(start_up_after_three_missed_slots_takes_one_catch_up_only)
 {
 	/* 00:00 taken, down until 12:30: 04:00, 08:00 and 12:00 missed. */
-	struct snapshot_schedule s = { IV_4H, DAY0, DAY0 + 12 * MS_H + 30 * MS_M, true };
+	struct snapshot_schedule s = {IV_4H, DAY0, DAY0 + 12 * MS_H + 30 * MS_M, true};
 	struct snapshot_decision d = decide(&s, s.started_ms);
 	int64_t taken[8];
 
@@ -230,7 +231,7 @@ END_TEST
 START_TEST(clock_jump_forward_three_slots_takes_one_snapshot)
 {
 	/* Running since before midnight, 00:00 taken; at 00:30 the clock jumps to 12:30. */
-	struct snapshot_schedule s = { IV_4H, DAY0, DAY0 - MS_H, true };
+	struct snapshot_schedule s = {IV_4H, DAY0, DAY0 - MS_H, true};
 	int64_t taken[8];
 	struct snapshot_decision d = decide(&s, DAY0 + 12 * MS_H + 30 * MS_M);
 
@@ -247,7 +248,7 @@ END_TEST
 START_TEST(clock_jump_backward_never_repeats_a_slot)
 {
 	/* 08:00 taken at 08:00; at 08:30 the clock goes back to 03:00. */
-	struct snapshot_schedule s = { IV_4H, DAY0 + 8 * MS_H, DAY0 - MS_H, true };
+	struct snapshot_schedule s = {IV_4H, DAY0 + 8 * MS_H, DAY0 - MS_H, true};
 	struct snapshot_decision d = decide(&s, DAY0 + 3 * MS_H);
 	int64_t taken[8];
 
@@ -262,7 +263,7 @@ END_TEST
 
 START_TEST(clock_jump_backward_within_the_taken_slot_waits)
 {
-	struct snapshot_schedule s = { IV_4H, DAY0 + 8 * MS_H, DAY0 - MS_H, true };
+	struct snapshot_schedule s = {IV_4H, DAY0 + 8 * MS_H, DAY0 - MS_H, true};
 	struct snapshot_decision d = decide(&s, DAY0 + 8 * MS_H + 10 * MS_M);
 
 	ck_assert_int_eq(d.action, SNAPSHOT_ACTION_WAIT);
@@ -274,7 +275,7 @@ END_TEST
 START_TEST(clock_behind_the_start_up_does_not_count_as_a_catch_up)
 {
 	/* Started at 12:30 (catch-up slot 12:00); the clock then goes back to 05:00 with 00:00 the last taken. */
-	struct snapshot_schedule s = { IV_4H, DAY0, DAY0 + 12 * MS_H + 30 * MS_M, true };
+	struct snapshot_schedule s = {IV_4H, DAY0, DAY0 + 12 * MS_H + 30 * MS_M, true};
 	struct snapshot_decision d = decide(&s, DAY0 + 5 * MS_H);
 
 	ck_assert_int_eq(d.action, SNAPSHOT_ACTION_WAIT);
@@ -285,7 +286,7 @@ END_TEST
 
 START_TEST(late_tick_still_takes_the_current_slot)
 {
-	struct snapshot_schedule s = { IV_4H, DAY0, DAY0 - MS_H, true };
+	struct snapshot_schedule s = {IV_4H, DAY0, DAY0 - MS_H, true};
 	struct snapshot_decision d = decide(&s, DAY0 + 7 * MS_H + 59 * MS_M);
 
 	ck_assert_int_eq(d.action, SNAPSHOT_ACTION_TAKE);
@@ -297,7 +298,7 @@ END_TEST
 
 START_TEST(guard_skipped_slot_stays_due_within_its_slot)
 {
-	struct snapshot_schedule s = { IV_4H, DAY0, DAY0 - MS_H, true };
+	struct snapshot_schedule s = {IV_4H, DAY0, DAY0 - MS_H, true};
 
 	/* Skipped at 04:00 (not persisted): still TAKE at 04:05 and 07:59, WAIT from 08:00 for the 08:00 slot. */
 	ck_assert_int_eq(decide(&s, DAY0 + 4 * MS_H).action, SNAPSHOT_ACTION_TAKE);
@@ -311,7 +312,7 @@ END_TEST
 START_TEST(changed_interval_neither_repeats_nor_stalls)
 {
 	/* 04:00 taken with 4 h; restart at 05:00 with 6 h: the 00:00 slot of the 6 h grid is older, wait for 06:00. */
-	struct snapshot_schedule s = { (uint64_t)(6 * MS_H), DAY0 + 4 * MS_H, DAY0 + 5 * MS_H, true };
+	struct snapshot_schedule s = {(uint64_t)(6 * MS_H), DAY0 + 4 * MS_H, DAY0 + 5 * MS_H, true};
 	struct snapshot_decision d = decide(&s, s.started_ms);
 
 	ck_assert_int_eq(d.action, SNAPSHOT_ACTION_WAIT);
@@ -325,7 +326,7 @@ END_TEST
 
 START_TEST(three_days_of_ticks_take_every_slot_exactly_once)
 {
-	struct snapshot_schedule s = { IV_4H, DAY0 - 4 * MS_H, DAY0 - MS_H, true };
+	struct snapshot_schedule s = {IV_4H, DAY0 - 4 * MS_H, DAY0 - MS_H, true};
 	int64_t taken[32];
 	int n = simulate(&s, DAY0 - MS_H, DAY0 + 3 * MS_D - 1, 7 * MS_S, taken, 32);
 
@@ -337,7 +338,7 @@ END_TEST
 
 START_TEST(schedule_at_the_end_of_year_9999_waits_forever)
 {
-	struct snapshot_schedule s = { (uint64_t)MS_D, SNAPSHOT_SLOT_NONE, SNAPSHOT_TIME_MAX_MS - MS_H, false };
+	struct snapshot_schedule s = {(uint64_t)MS_D, SNAPSHOT_SLOT_NONE, SNAPSHOT_TIME_MAX_MS - MS_H, false};
 	struct snapshot_decision d = decide(&s, SNAPSHOT_TIME_MAX_MS);
 
 	ck_assert_int_eq(d.action, SNAPSHOT_ACTION_WAIT);
@@ -358,7 +359,7 @@ END_TEST
 
 START_TEST(decide_refuses_bad_arguments)
 {
-	struct snapshot_schedule s = { IV_4H, SNAPSHOT_SLOT_NONE, DAY0, true };
+	struct snapshot_schedule s = {IV_4H, SNAPSHOT_SLOT_NONE, DAY0, true};
 	struct snapshot_decision d;
 	char err[128] = "";
 
@@ -391,12 +392,12 @@ START_TEST(tag_format_round_trips_slot_times)
 		int64_t at;
 		const char *tag;
 	} cases[] = {
-		{ 0, "agent-19700101T000000Z" },
-		{ utc(2024, 10, 11, 12, 0, 0), "agent-20241011T120000Z" },
-		{ utc(2024, 2, 29, 23, 59, 59), "agent-20240229T235959Z" },
-		{ utc(2000, 2, 29, 4, 0, 0), "agent-20000229T040000Z" },
-		{ utc(2100, 3, 1, 0, 0, 0), "agent-21000301T000000Z" },
-		{ SNAPSHOT_TIME_MAX_MS - 999, "agent-99991231T235959Z" },
+		{0, "agent-19700101T000000Z"},
+		{utc(2024, 10, 11, 12, 0, 0), "agent-20241011T120000Z"},
+		{utc(2024, 2, 29, 23, 59, 59), "agent-20240229T235959Z"},
+		{utc(2000, 2, 29, 4, 0, 0), "agent-20000229T040000Z"},
+		{utc(2100, 3, 1, 0, 0, 0), "agent-21000301T000000Z"},
+		{SNAPSHOT_TIME_MAX_MS - 999, "agent-99991231T235959Z"},
 	};
 	char buf[SNAPSHOT_TAG_SIZE];
 	int64_t ms;
@@ -512,13 +513,32 @@ END_TEST
 START_TEST(tag_parse_accepts_only_the_exact_agent_format)
 {
 	static const char *const not_agent[] = {
-		"agent-20241011T120000Z-copy", "agent-20241011T120000", "agent-2024", "agent",
-		"agent-",  "agent-20241301T000000Z", "agent-20241000T000000Z", "agent-20241032T000000Z",
-		"agent-20230229T000000Z", "agent-21000229T000000Z", "agent-20241011T240000Z", "agent-20241011T126000Z",
-		"agent-20241011T120060Z", "agent-20241011t120000Z", "agent-20241011T120000z", "Agent-20241011T120000Z",
-		"agentx-20241011T120000Z", "agent--20241011T120000Z", "agent_20241011T120000Z", "xagent-20241011T120000Z",
-		"agent-19691231T235959Z", "agent-2024101 T120000Z", "agent-+2024101T120000Z", "agent-20241011T12000-Z",
-		"pre-upgrade-20241010", "1728634112905",
+		"agent-20241011T120000Z-copy",
+		"agent-20241011T120000",
+		"agent-2024",
+		"agent",
+		"agent-",
+		"agent-20241301T000000Z",
+		"agent-20241000T000000Z",
+		"agent-20241032T000000Z",
+		"agent-20230229T000000Z",
+		"agent-21000229T000000Z",
+		"agent-20241011T240000Z",
+		"agent-20241011T126000Z",
+		"agent-20241011T120060Z",
+		"agent-20241011t120000Z",
+		"agent-20241011T120000z",
+		"Agent-20241011T120000Z",
+		"agentx-20241011T120000Z",
+		"agent--20241011T120000Z",
+		"agent_20241011T120000Z",
+		"xagent-20241011T120000Z",
+		"agent-19691231T235959Z",
+		"agent-2024101 T120000Z",
+		"agent-+2024101T120000Z",
+		"agent-20241011T12000-Z",
+		"pre-upgrade-20241010",
+		"1728634112905",
 	};
 	int64_t ms = 42;
 
@@ -568,11 +588,13 @@ START_TEST(on_demand_tag_defaults_to_the_agent_format_and_refuses_the_reserved_f
 	ck_assert(snapshot_tag_is_agent(out, "agent"));
 	ck_assert_int_eq(snapshot_plan_take_tag("", "agent", now, out, sizeof out, err, sizeof err), 0);
 	ck_assert_str_eq(out, "agent-20241011T133742Z");
-	ck_assert_int_eq(snapshot_plan_take_tag("pre-upgrade-4.1.8", "agent", now, out, sizeof out, err, sizeof err), 0);
+	ck_assert_int_eq(snapshot_plan_take_tag("pre-upgrade-4.1.8", "agent", now, out, sizeof out, err, sizeof err),
+			 0);
 	ck_assert_str_eq(out, "pre-upgrade-4.1.8");
 	ck_assert(!snapshot_tag_is_agent(out, "agent"));
-	ck_assert_int_eq(snapshot_plan_take_tag("agent-20241011T000000Z", "agent", now, out, sizeof out, err, sizeof err),
-			 -EINVAL);
+	ck_assert_int_eq(
+		snapshot_plan_take_tag("agent-20241011T000000Z", "agent", now, out, sizeof out, err, sizeof err),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "reserved"));
 	ck_assert_str_eq(out, "");
 	ck_assert_int_eq(snapshot_plan_take_tag("../x", "agent", now, out, sizeof out, err, sizeof err), -EINVAL);
@@ -590,7 +612,8 @@ START_TEST(clear_snapshot_needs_force_for_tags_the_agent_did_not_make)
 	char err[200];
 
 	ck_assert_int_eq(snapshot_plan_check_clear("agent-20241011T080000Z", "agent", NULL, false, err, sizeof err), 0);
-	ck_assert_int_eq(snapshot_plan_check_clear("pre-upgrade-20241010", "agent", NULL, false, err, sizeof err), -EPERM);
+	ck_assert_int_eq(snapshot_plan_check_clear("pre-upgrade-20241010", "agent", NULL, false, err, sizeof err),
+			 -EPERM);
 	ck_assert_ptr_nonnull(strstr(err, "not made by the agent"));
 	ck_assert_int_eq(snapshot_plan_check_clear("agent-20241011T080000Z-x", "agent", NULL, false, err, sizeof err),
 			 -EPERM);
@@ -611,7 +634,8 @@ START_TEST(clear_snapshot_refuses_the_newest_successful_without_force)
 	ck_assert_int_eq(snapshot_plan_check_clear(newest, "agent", newest, false, err, sizeof err), -EPERM);
 	ck_assert_ptr_nonnull(strstr(err, "newest"));
 	ck_assert_int_eq(snapshot_plan_check_clear(newest, "agent", newest, true, err, sizeof err), 0);
-	ck_assert_int_eq(snapshot_plan_check_clear("agent-20241011T040000Z", "agent", newest, false, err, sizeof err), 0);
+	ck_assert_int_eq(snapshot_plan_check_clear("agent-20241011T040000Z", "agent", newest, false, err, sizeof err),
+			 0);
 	ck_assert_int_eq(snapshot_plan_check_clear("agent-20241011T040000Z", "agent", "", false, err, sizeof err), 0);
 }
 END_TEST
@@ -619,13 +643,13 @@ END_TEST
 /* ---------------- guards ---------------- */
 
 static struct snapshot_disk disks_ok[] = {
-	{ "/var/lib/cassandra/data", 0, 1000, 500 },
-	{ "/data2", 0, 1000, 200 },
+	{"/var/lib/cassandra/data", 0, 1000, 500},
+	{"/data2", 0, 1000, 200},
 };
 
 static struct snapshot_guard_input guard_ok(void)
 {
-	struct snapshot_guard_input in = { false, false, true, disks_ok, 2, 15.0 };
+	struct snapshot_guard_input in = {false, false, true, disks_ok, 2, 15.0};
 
 	return in;
 }
@@ -682,7 +706,7 @@ END_TEST
 
 START_TEST(guard_skips_when_a_data_directory_is_below_min_free_disk)
 {
-	struct snapshot_disk d[] = { { "/var/lib/cassandra/data", 0, 1000, 500 }, { "/data2", 0, 1000, 125 } };
+	struct snapshot_disk d[] = {{"/var/lib/cassandra/data", 0, 1000, 500}, {"/data2", 0, 1000, 125}};
 	struct snapshot_guard_input in = guard_ok();
 	char reason[160];
 
@@ -698,7 +722,7 @@ END_TEST
 
 START_TEST(guard_skips_when_free_space_is_unknown)
 {
-	struct snapshot_disk d[] = { { "/var/lib/cassandra/data", -ENOENT, 0, 0 } };
+	struct snapshot_disk d[] = {{"/var/lib/cassandra/data", -ENOENT, 0, 0}};
 	struct snapshot_guard_input in = guard_ok();
 	char reason[160];
 
@@ -716,7 +740,7 @@ END_TEST
 
 /* ---------------- retention ---------------- */
 
-#define NOW utc(2024, 10, 11, 13, 0, 0)
+#define NOW     utc(2024, 10, 11, 13, 0, 0)
 #define RET_48H ((uint64_t)(48 * MS_H))
 
 static struct nt_snapshot row(const char *tag, const char *table, uint64_t bytes, int64_t created)
@@ -822,14 +846,10 @@ START_TEST(only_agent_tags_in_the_exact_format_are_cleared)
 {
 	int64_t old = NOW - 10 * MS_D;
 	struct nt_snapshot rows[] = {
-		row("agent-20241001T000000Z", "t", 1, old),
-		row("agent-20241001T000000Z-copy", "t", 1, old),
-		row("agent-20241301T000000Z", "t", 1, old),
-		row("agent-2024", "t", 1, old),
-		row("Agent-20241001T000000Z", "t", 1, old),
-		row("agentx-20241001T000000Z", "t", 1, old),
-		row("agent-20241001T000000z", "t", 1, old),
-		row("nightly-20241001T000000Z", "t", 1, old),
+		row("agent-20241001T000000Z", "t", 1, old), row("agent-20241001T000000Z-copy", "t", 1, old),
+		row("agent-20241301T000000Z", "t", 1, old), row("agent-2024", "t", 1, old),
+		row("Agent-20241001T000000Z", "t", 1, old), row("agentx-20241001T000000Z", "t", 1, old),
+		row("agent-20241001T000000z", "t", 1, old), row("nightly-20241001T000000Z", "t", 1, old),
 		row(atag(NOW - MS_H), "t", 1, NOW - MS_H),
 	};
 	struct snapshot_retention r = retain(rows, 9, NULL);
@@ -964,10 +984,8 @@ END_TEST
 START_TEST(per_tag_aggregates_sum_sizes_and_count_tables)
 {
 	struct nt_snapshot rows[] = {
-		row("manual", "a", 100, NOW - 5 * MS_H),
-		row(atag(NOW - MS_H), "a", 10, NOW - MS_H + 300),
-		row("manual", "b", 200, NOW - 6 * MS_H),
-		row(atag(NOW - MS_H), "b", 20, NOW - MS_H + 200),
+		row("manual", "a", 100, NOW - 5 * MS_H), row(atag(NOW - MS_H), "a", 10, NOW - MS_H + 300),
+		row("manual", "b", 200, NOW - 6 * MS_H), row(atag(NOW - MS_H), "b", 20, NOW - MS_H + 200),
 		row("manual", "c", UINT64_MAX, 0),
 	};
 	struct snapshot_retention r = retain(rows, 5, NULL);
@@ -993,16 +1011,20 @@ END_TEST
 
 START_TEST(shared_4_1_sample_is_all_hand_made)
 {
-	static const char text[] =
-		"Snapshot Details: \n"
-		"Snapshot name        Keyspace name Column family name True size  Size on disk Creation time            "
-		"Expiration time         \n"
-		"pre-upgrade-20241010 app           orders             812.44 MiB 812.47 MiB   2024-10-10T08:15:30.118Z\n"
-		"pre-upgrade-20241010 app           customers          96.2 MiB   96.21 MiB    2024-10-10T08:15:30.118Z\n"
-		"1728634112905        app           orders             0 bytes    812.47 MiB   2024-10-11T08:08:32.905Z "
-		"2024-10-18T08:08:32.905Z\n"
-		"pre-upgrade-20241010 system_auth   roles              5.62 KiB   5.67 KiB     2024-10-10T08:15:30.118Z\n"
-		"\nTotal TrueDiskSpaceUsed: 908.65 MiB\n";
+	static const char text[] = "Snapshot Details: \n"
+				   "Snapshot name        Keyspace name Column family name True size  Size on disk "
+				   "Creation time            "
+				   "Expiration time         \n"
+				   "pre-upgrade-20241010 app           orders             812.44 MiB 812.47 MiB   "
+				   "2024-10-10T08:15:30.118Z\n"
+				   "pre-upgrade-20241010 app           customers          96.2 MiB   96.21 MiB    "
+				   "2024-10-10T08:15:30.118Z\n"
+				   "1728634112905        app           orders             0 bytes    812.47 MiB   "
+				   "2024-10-11T08:08:32.905Z "
+				   "2024-10-18T08:08:32.905Z\n"
+				   "pre-upgrade-20241010 system_auth   roles              5.62 KiB   5.67 KiB     "
+				   "2024-10-10T08:15:30.118Z\n"
+				   "\nTotal TrueDiskSpaceUsed: 908.65 MiB\n";
 	struct nt_snapshots snaps;
 	struct snapshot_retention r;
 
@@ -1130,7 +1152,7 @@ END_TEST
 
 START_TEST(record_round_trips)
 {
-	struct snapshot_record in = { utc(2024, 10, 11, 8, 0, 0), "agent-20241011T080000Z", utc(2024, 10, 11, 8, 0, 12) };
+	struct snapshot_record in = {utc(2024, 10, 11, 8, 0, 0), "agent-20241011T080000Z", utc(2024, 10, 11, 8, 0, 12)};
 	struct snapshot_record out;
 	char buf[SNAPSHOT_RECORD_MAX], err[128] = "";
 	int n = snapshot_record_format(&in, buf, sizeof buf);
@@ -1166,7 +1188,7 @@ END_TEST
 
 START_TEST(record_without_a_slot_says_none)
 {
-	struct snapshot_record in = { SNAPSHOT_SLOT_NONE, "", 0 }, out;
+	struct snapshot_record in = {SNAPSHOT_SLOT_NONE, "", 0}, out;
 	char buf[64];
 
 	ck_assert_int_eq(snapshot_record_format(&in, buf, sizeof buf), 23);
@@ -1185,33 +1207,34 @@ START_TEST(record_refuses_malformed_text)
 		const char *text;
 		const char *needle;
 	} bad[] = {
-		{ "", "missing" },
-		{ "\n", "line 1: expected key=value" },
-		{ "last_slot_unix_ms=", "line 1: last_slot_unix_ms must be" },
-		{ "last_slot_unix_ms=-1\n", "must be" },
-		{ "last_slot_unix_ms=+1\n", "must be" },
-		{ "last_slot_unix_ms=007\n", "must be" },
-		{ "last_slot_unix_ms=12a\n", "must be" },
-		{ "last_slot_unix_ms=253402300800000\n", "must be" },
-		{ "last_slot_unix_ms=9999999999999999999999\n", "must be" },
-		{ "last_slot_unix_ms=1 \n", "must be" },
-		{ "last_slot_unix_ms=1\r\n", "control byte 0x0d" },
-		{ "last_slot_unix_ms=1\n\n", "line 2: expected key=value" },
-		{ "last_slot_unix_ms=1\nlast_slot_unix_ms=2\n", "line 2: last_slot_unix_ms given twice" },
-		{ "last_slot_unix_ms=1\nlast_ok_tag=..\n", "line 2: last_ok_tag is not a valid tag" },
-		{ "last_slot_unix_ms=1\nlast_ok_tag=\n", "not a valid tag" },
-		{ "last_slot_unix_ms=1\nlast_ok_tag=a\nlast_ok_tag=b\n", "line 3: last_ok_tag given twice" },
-		{ "last_slot_unix_ms=1\nlast_ok_unix_ms=x\n", "line 2: last_ok_unix_ms must be" },
-		{ "last_slot_unix_ms=1\nlast_ok_unix_ms=1\nlast_ok_unix_ms=1\n", "given twice" },
-		{ "last_slot_unix_ms=1\nbogus=1\n", "line 2: unknown key \"bogus\"" },
-		{ "LAST_SLOT_UNIX_MS=1\n", "unknown key" },
-		{ "last_ok_tag=a\n", "line 2: last_slot_unix_ms is missing" },
-		{ "last_slot_unix_ms 1\n", "expected key=value" },
+		{"", "missing"},
+		{"\n", "line 1: expected key=value"},
+		{"last_slot_unix_ms=", "line 1: last_slot_unix_ms must be"},
+		{"last_slot_unix_ms=-1\n", "must be"},
+		{"last_slot_unix_ms=+1\n", "must be"},
+		{"last_slot_unix_ms=007\n", "must be"},
+		{"last_slot_unix_ms=12a\n", "must be"},
+		{"last_slot_unix_ms=253402300800000\n", "must be"},
+		{"last_slot_unix_ms=9999999999999999999999\n", "must be"},
+		{"last_slot_unix_ms=1 \n", "must be"},
+		{"last_slot_unix_ms=1\r\n", "control byte 0x0d"},
+		{"last_slot_unix_ms=1\n\n", "line 2: expected key=value"},
+		{"last_slot_unix_ms=1\nlast_slot_unix_ms=2\n", "line 2: last_slot_unix_ms given twice"},
+		{"last_slot_unix_ms=1\nlast_ok_tag=..\n", "line 2: last_ok_tag is not a valid tag"},
+		{"last_slot_unix_ms=1\nlast_ok_tag=\n", "not a valid tag"},
+		{"last_slot_unix_ms=1\nlast_ok_tag=a\nlast_ok_tag=b\n", "line 3: last_ok_tag given twice"},
+		{"last_slot_unix_ms=1\nlast_ok_unix_ms=x\n", "line 2: last_ok_unix_ms must be"},
+		{"last_slot_unix_ms=1\nlast_ok_unix_ms=1\nlast_ok_unix_ms=1\n", "given twice"},
+		{"last_slot_unix_ms=1\nbogus=1\n", "line 2: unknown key \"bogus\""},
+		{"LAST_SLOT_UNIX_MS=1\n", "unknown key"},
+		{"last_ok_tag=a\n", "line 2: last_slot_unix_ms is missing"},
+		{"last_slot_unix_ms 1\n", "expected key=value"},
 	};
 	struct snapshot_record out;
 	char err[160];
 	char big[SNAPSHOT_RECORD_MAX + 10];
-	char tag65[] = "last_slot_unix_ms=1\nlast_ok_tag=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+	char tag65[] =
+		"last_slot_unix_ms=1\nlast_ok_tag=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
 	static const char nul[] = "last_slot_unix_ms=1\0\n";
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1236,7 +1259,7 @@ END_TEST
 
 START_TEST(record_format_refuses_out_of_range_fields)
 {
-	struct snapshot_record r = { -2, "", 0 };
+	struct snapshot_record r = {-2, "", 0};
 	char buf[SNAPSHOT_RECORD_MAX];
 
 	ck_assert_int_eq(snapshot_record_format(&r, buf, sizeof buf), -EINVAL);

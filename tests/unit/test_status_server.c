@@ -249,7 +249,8 @@ static char *peer_hook(void *data, const struct status_peer *peer, int argc, cha
 	(void)call;
 	if (argc != 1 || strcmp(argv[0], "whoami") != 0)
 		return NULL;
-	snprintf(buf, sizeof buf, "{\"uid\":%d,\"privileged\":%s}", (int)peer->uid, peer->privileged ? "true" : "false");
+	snprintf(buf, sizeof buf, "{\"uid\":%d,\"privileged\":%s}", (int)peer->uid,
+		 peer->privileged ? "true" : "false");
 	return strdup(buf);
 }
 
@@ -291,7 +292,7 @@ START_TEST(peer_credentials_decide_privilege)
 			char *reply = read_line(fd);
 
 			_exit(reply && strstr(reply, member ? "\"privileged\":true" : "\"privileged\":false") &&
-				      strstr(reply, "\"uid\":65534")
+					      strstr(reply, "\"uid\":65534")
 				      ? 0
 				      : 5);
 		}

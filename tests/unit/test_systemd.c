@@ -23,12 +23,12 @@
 #include "systemd.h"
 
 #ifndef PYTHON
-#define PYTHON "/usr/bin/python3"           /* Debian's python3 with python3-dbusmock */
+#define PYTHON "/usr/bin/python3" /* Debian's python3 with python3-dbusmock */
 #endif
-#define UNIT "cassandra.service"
-#define READY_TIMEOUT_MS 20000              /* dbus-daemon + mocks startup */
-#define STOP_GRACE_MS 3000                  /* SIGTERM -> SIGKILL */
-#define GUARD_MS 5000                       /* bound of each loop run */
+#define UNIT             "cassandra.service"
+#define READY_TIMEOUT_MS 20000 /* dbus-daemon + mocks startup */
+#define STOP_GRACE_MS    3000  /* SIGTERM -> SIGKILL */
+#define GUARD_MS         5000  /* bound of each loop run */
 
 /* ---- private bus environment (unchecked fixture: runs in the parent, so teardown always
  * runs even when a forked test fails or crashes) ---- */
@@ -39,11 +39,11 @@ static struct {
 	char dir[PATH_MAX];
 	char addr[PATH_MAX + 16];
 	pid_t pid[P_N];
-	bool skip;                 /* tools missing: tests print SKIP and pass */
-	char error[1024];          /* setup failure: tests fail with this */
+	bool skip;        /* tools missing: tests print SKIP and pass */
+	char error[1024]; /* setup failure: tests fail with this */
 } env;
 
-static const char *const proc_name[P_N] = { "dbus-daemon", "dbusmock-systemd", "dbusmock-logind" };
+static const char *const proc_name[P_N] = {"dbus-daemon", "dbusmock-systemd", "dbusmock-logind"};
 
 static uint64_t now_ms(void)
 {
@@ -55,7 +55,7 @@ static uint64_t now_ms(void)
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -146,8 +146,7 @@ static int run_bounded_cmd(char *const argv[], unsigned ms)
 	return -1;
 }
 
-__attribute__((format(printf, 1, 2)))
-static void env_fail(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void env_fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -221,11 +220,10 @@ static int mock_call(sd_bus *bus, const char *dest, const char *path, const char
 
 /* Real systemd answers GetUnit for an unloaded unit with NoSuchUnit; the dbusmock template
  * raises a Python KeyError instead, so make the mock faithful. */
-static const char getunit_code[] =
-	"if args[0] not in self.units:\n"
-	"    raise dbus.exceptions.DBusException('Unit %s not loaded.' % args[0],"
-	" name='org.freedesktop.systemd1.NoSuchUnit')\n"
-	"ret = self.units[args[0]]\n";
+static const char getunit_code[] = "if args[0] not in self.units:\n"
+				   "    raise dbus.exceptions.DBusException('Unit %s not loaded.' % args[0],"
+				   " name='org.freedesktop.systemd1.NoSuchUnit')\n"
+				   "ret = self.units[args[0]]\n";
 
 static void env_start(bool with_mocks)
 {
@@ -242,7 +240,7 @@ static void env_start(bool with_mocks)
 		return;
 	}
 	if (with_mocks) {
-		char *const probe[] = { PYTHON, "-c", "import dbusmock", NULL };
+		char *const probe[] = {PYTHON, "-c", "import dbusmock", NULL};
 
 		if (access(PYTHON, X_OK) != 0 || run_bounded_cmd(probe, 10000) != 0) {
 			env.skip = true;
@@ -285,7 +283,7 @@ static void env_start(bool with_mocks)
 	snprintf(arg, sizeof arg, "--config-file=%s", conf);
 	snprintf(log, sizeof log, "%s/dbus-daemon.log", env.dir);
 	{
-		char *const argv[] = { daemon, arg, "--nofork", "--nopidfile", "--nosyslog", NULL };
+		char *const argv[] = {daemon, arg, "--nofork", "--nopidfile", "--nosyslog", NULL};
 
 		env.pid[P_DAEMON] = spawn(argv, log);
 	}
@@ -301,8 +299,8 @@ static void env_start(bool with_mocks)
 		goto out;
 
 	{
-		char *const sd[] = { PYTHON, "-m", "dbusmock", "--template", "systemd", NULL };
-		char *const ld[] = { PYTHON, "-m", "dbusmock", "--template", "logind", NULL };
+		char *const sd[] = {PYTHON, "-m", "dbusmock", "--template", "systemd", NULL};
+		char *const ld[] = {PYTHON, "-m", "dbusmock", "--template", "logind", NULL};
 
 		snprintf(log, sizeof log, "%s/systemd-mock.log", env.dir);
 		env.pid[P_SYSTEMD] = spawn(sd, log);
@@ -332,7 +330,8 @@ out:
 static void env_stop(void)
 {
 	char path[PATH_MAX + 32];
-	static const char *const files[] = { "bus", "bus.conf", "dbus-daemon.log", "systemd-mock.log", "logind-mock.log" };
+	static const char *const files[] = {"bus", "bus.conf", "dbus-daemon.log", "systemd-mock.log",
+					    "logind-mock.log"};
 
 	for (int i = P_N - 1; i >= 0; i--)
 		stop_child(&env.pid[i]);
@@ -380,7 +379,7 @@ static struct {
 	int err[MAX_RES];
 	char msg[MAX_RES][256];
 	char state[MAX_RES][64];
-	bool returned;            /* the queueing function had returned when the cb fired */
+	bool returned; /* the queueing function had returned when the cb fired */
 	bool sync_violation;
 } res;
 
@@ -491,12 +490,12 @@ static struct sysd *open_sysd(void)
 	return s;
 }
 
-#define QUEUE(call)                                   \
-	do {                                          \
-		res.returned = false;                 \
-		ck_assert_int_eq((call), 0);          \
-		ck_assert(!res.sync_violation);       \
-		res.returned = true;                  \
+#define QUEUE(call)                                                                                                    \
+	do {                                                                                                           \
+		res.returned = false;                                                                                  \
+		ck_assert_int_eq((call), 0);                                                                           \
+		ck_assert(!res.sync_violation);                                                                        \
+		res.returned = true;                                                                                   \
 	} while (0)
 
 /* A connection that owns `name` and never reads: a hung peer. */

@@ -43,9 +43,9 @@ static void assert_span(const char *in, const char *out, size_t out_len, const s
 
 	ck_assert_uint_eq(out_len, in_len - sp->old_len + sp->new_len);
 	ck_assert_int_eq(memcmp(in, out, sp->start), 0);
-	ck_assert_int_eq(memcmp(in + sp->start + sp->old_len, out + sp->start + sp->new_len,
-				in_len - sp->start - sp->old_len),
-			 0);
+	ck_assert_int_eq(
+		memcmp(in + sp->start + sp->old_len, out + sp->start + sp->new_len, in_len - sp->start - sp->old_len),
+		0);
 	ck_assert_msg(yaml_edit_parse(out, out_len, &doc, err, sizeof(err)) == 0, "result does not parse: %s\n%s", err,
 		      out);
 	yaml_edit_free(doc);
@@ -136,8 +136,8 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static const char *const shared_files[] = { "cassandra-3.11.yaml", "cassandra-4.0.yaml", "cassandra-4.1.yaml",
-					    "cassandra-5.0.yaml", "cassandra_latest-5.0.yaml", NULL };
+static const char *const shared_files[] = {"cassandra-3.11.yaml", "cassandra-4.0.yaml",        "cassandra-4.1.yaml",
+					   "cassandra-5.0.yaml",  "cassandra_latest-5.0.yaml", NULL};
 
 /* Parsing and refusals. */
 
@@ -179,7 +179,7 @@ END_TEST
 START_TEST(parse_refuses_non_utf8)
 {
 	parse_refused("a: 1\nb: caf\xe9\n", 12, -EINVAL, "2:7: invalid UTF-8");
-	parse_refused("a: \xc0\xaf\n", 6, -EINVAL, "invalid UTF-8"); /* overlong */
+	parse_refused("a: \xc0\xaf\n", 6, -EINVAL, "invalid UTF-8");     /* overlong */
 	parse_refused("a: \xed\xa0\x80\n", 7, -EINVAL, "invalid UTF-8"); /* surrogate */
 }
 END_TEST
@@ -251,23 +251,48 @@ START_TEST(parse_resolves_yaml11_scalar_types)
 		const char *s;
 		enum yaml_edit_type t;
 	} cases[] = {
-		{ "", YAML_EDIT_NULL },		{ "~", YAML_EDIT_NULL },	  { "null", YAML_EDIT_NULL },
-		{ "Null", YAML_EDIT_NULL },	{ "nULL", YAML_EDIT_STR },	  { "yes", YAML_EDIT_BOOL },
-		{ "Off", YAML_EDIT_BOOL },	{ "TRUE", YAML_EDIT_BOOL },	  { "y", YAML_EDIT_STR },
-		{ "tRue", YAML_EDIT_STR },	{ "0", YAML_EDIT_INT },		  { "-17", YAML_EDIT_INT },
-		{ "+1_000", YAML_EDIT_INT },	{ "0x1F", YAML_EDIT_INT },	  { "0b101", YAML_EDIT_INT },
-		{ "017", YAML_EDIT_INT },	{ "08", YAML_EDIT_STR },	  { "1:30", YAML_EDIT_INT },
-		{ "1:70", YAML_EDIT_STR },	{ "1.5", YAML_EDIT_FLOAT },	  { "1.", YAML_EDIT_FLOAT },
-		{ ".5", YAML_EDIT_FLOAT },	{ "1e5", YAML_EDIT_STR },	  { "1.0e+5", YAML_EDIT_FLOAT },
-		{ "1.0e5", YAML_EDIT_STR },	{ ".inf", YAML_EDIT_FLOAT },	  { "-.Inf", YAML_EDIT_FLOAT },
-		{ ".NaN", YAML_EDIT_FLOAT },	{ "2001-12-14", YAML_EDIT_OTHER }, { "2001-12-14t21:59:43.10-05:00", YAML_EDIT_OTHER },
-		{ "2001-12-1", YAML_EDIT_STR }, { "<<", YAML_EDIT_OTHER },	  { "5000ms", YAML_EDIT_STR },
-		{ "64MiB", YAML_EDIT_STR },	{ "127.0.0.1", YAML_EDIT_STR },	  { "1.2.3", YAML_EDIT_STR },
+		{"", YAML_EDIT_NULL},
+		{"~", YAML_EDIT_NULL},
+		{"null", YAML_EDIT_NULL},
+		{"Null", YAML_EDIT_NULL},
+		{"nULL", YAML_EDIT_STR},
+		{"yes", YAML_EDIT_BOOL},
+		{"Off", YAML_EDIT_BOOL},
+		{"TRUE", YAML_EDIT_BOOL},
+		{"y", YAML_EDIT_STR},
+		{"tRue", YAML_EDIT_STR},
+		{"0", YAML_EDIT_INT},
+		{"-17", YAML_EDIT_INT},
+		{"+1_000", YAML_EDIT_INT},
+		{"0x1F", YAML_EDIT_INT},
+		{"0b101", YAML_EDIT_INT},
+		{"017", YAML_EDIT_INT},
+		{"08", YAML_EDIT_STR},
+		{"1:30", YAML_EDIT_INT},
+		{"1:70", YAML_EDIT_STR},
+		{"1.5", YAML_EDIT_FLOAT},
+		{"1.", YAML_EDIT_FLOAT},
+		{".5", YAML_EDIT_FLOAT},
+		{"1e5", YAML_EDIT_STR},
+		{"1.0e+5", YAML_EDIT_FLOAT},
+		{"1.0e5", YAML_EDIT_STR},
+		{".inf", YAML_EDIT_FLOAT},
+		{"-.Inf", YAML_EDIT_FLOAT},
+		{".NaN", YAML_EDIT_FLOAT},
+		{"2001-12-14", YAML_EDIT_OTHER},
+		{"2001-12-14t21:59:43.10-05:00", YAML_EDIT_OTHER},
+		{"2001-12-1", YAML_EDIT_STR},
+		{"<<", YAML_EDIT_OTHER},
+		{"5000ms", YAML_EDIT_STR},
+		{"64MiB", YAML_EDIT_STR},
+		{"127.0.0.1", YAML_EDIT_STR},
+		{"1.2.3", YAML_EDIT_STR},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ck_assert_msg(yaml_edit_resolve_plain(cases[i].s, strlen(cases[i].s)) == cases[i].t, "'%s': got %d want %d",
-			      cases[i].s, yaml_edit_resolve_plain(cases[i].s, strlen(cases[i].s)), cases[i].t);
+		ck_assert_msg(yaml_edit_resolve_plain(cases[i].s, strlen(cases[i].s)) == cases[i].t,
+			      "'%s': got %d want %d", cases[i].s,
+			      yaml_edit_resolve_plain(cases[i].s, strlen(cases[i].s)), cases[i].t);
 }
 END_TEST
 
@@ -298,7 +323,8 @@ START_TEST(parse_maps_marks_to_bytes_in_non_ascii_files)
 	ck_assert_uint_eq(b->end - b->start, 6);
 	yaml_edit_free(doc);
 	set_is(text, "b", "ok", 0, "\xef\xbb\xbf# caf\xc3\xa9 \xe2\x82\xac\na: \"\xc3\xa9t\xc3\xa9\"\nb: ok\n");
-	set_is(text, "a", "\xc3\xbc", 0, "\xef\xbb\xbf# caf\xc3\xa9 \xe2\x82\xac\na: \"\xc3\xbc\"\nb: \xf0\x9f\x98\x80 x\n");
+	set_is(text, "a", "\xc3\xbc", 0,
+	       "\xef\xbb\xbf# caf\xc3\xa9 \xe2\x82\xac\na: \"\xc3\xbc\"\nb: \xf0\x9f\x98\x80 x\n");
 }
 END_TEST
 
@@ -332,7 +358,7 @@ START_TEST(lookup_refuses_malformed_paths)
 {
 	struct yaml_edit_doc *doc = parse_ok("a: 1\n");
 	const struct yaml_edit_node *n;
-	const char *bad[] = { "", ".a", "a.", "a..b", "a[", "a[x]", "a[1", "a b", "a;b", "[0]", "a[99999999]", NULL };
+	const char *bad[] = {"", ".a", "a.", "a..b", "a[", "a[x]", "a[1", "a b", "a;b", "[0]", "a[99999999]", NULL};
 	char err[YAML_EDIT_ERR_MAX];
 
 	for (const char **p = bad; *p; p++)
@@ -413,7 +439,11 @@ START_TEST(set_missing_top_level_key_appends_at_the_end)
 	set_is("", "b", "2", 0, "b: 2\n");
 	set_is("# only comments\n", "b", "2", 0, "# only comments\nb: 2\n");
 	set_is("  a: 1\n  c:\n    d: 1\n", "b", "{x: 1}", 0, "  a: 1\n  c:\n    d: 1\n  b:\n    x: 1\n");
-	set_is("\xef\xbb\xbf" "a: 1\n", "b", "2", 0, "\xef\xbb\xbf" "a: 1\nb: 2\n");
+	set_is("\xef\xbb\xbf"
+	       "a: 1\n",
+	       "b", "2", 0,
+	       "\xef\xbb\xbf"
+	       "a: 1\nb: 2\n");
 }
 END_TEST
 
@@ -432,7 +462,8 @@ START_TEST(set_missing_nested_key_goes_after_the_last_child)
 	const char *text = "opts:\n    enabled: false\n    keystore: k  # c\n    # protocol: TLS\nnext: 1\n";
 
 	set_is(text, "opts.protocol", "TLSv1.2", 0,
-	       "opts:\n    enabled: false\n    keystore: k  # c\n    protocol: TLSv1.2\n    # protocol: TLS\nnext: 1\n");
+	       "opts:\n    enabled: false\n    keystore: k  # c\n    protocol: TLSv1.2\n    # protocol: TLS\nnext: "
+	       "1\n");
 }
 END_TEST
 
@@ -473,7 +504,8 @@ END_TEST
 
 START_TEST(set_in_a_crlf_file_writes_crlf)
 {
-	set_is("a: 1\r\nb:\r\n  c: 2\r\n", "b.d", "[x, y]", 0, "a: 1\r\nb:\r\n  c: 2\r\n  d:\r\n    - x\r\n    - y\r\n");
+	set_is("a: 1\r\nb:\r\n  c: 2\r\n", "b.d", "[x, y]", 0,
+	       "a: 1\r\nb:\r\n  c: 2\r\n  d:\r\n    - x\r\n    - y\r\n");
 	set_is("a: 1\r\n", "z", "1", 0, "a: 1\r\nz: 1\r\n");
 	set_is("a: 1\r\nb: 2\r\n", "a", "3", 0, "a: 3\r\nb: 2\r\n");
 }
@@ -504,7 +536,8 @@ END_TEST
 
 START_TEST(set_after_a_block_scalar_keeps_its_value)
 {
-	set_is("m:\n  x: |+\n    lit\n\n# tail\nn: 1\n", "m.y", "5", 0, "m:\n  x: |+\n    lit\n\n  y: 5\n# tail\nn: 1\n");
+	set_is("m:\n  x: |+\n    lit\n\n# tail\nn: 1\n", "m.y", "5", 0,
+	       "m:\n  x: |+\n    lit\n\n  y: 5\n# tail\nn: 1\n");
 	set_is("m:\n  x: |\n    lit\nn: 1\n", "m.x", "short", 0, "m:\n  x: short\nn: 1\n");
 }
 END_TEST
@@ -598,8 +631,17 @@ END_TEST
 
 START_TEST(seed_check_accepts_addresses_and_host_names)
 {
-	const char *ok[] = { "10.0.0.1", "::1", "fe80::1", "[2001:db8::1]", "cassandra-1", "db.example.net", "a",
-			     "10.0.0.1:7000", "[2001:db8::1]:7000", "host.example:9042", NULL };
+	const char *ok[] = {"10.0.0.1",
+			    "::1",
+			    "fe80::1",
+			    "[2001:db8::1]",
+			    "cassandra-1",
+			    "db.example.net",
+			    "a",
+			    "10.0.0.1:7000",
+			    "[2001:db8::1]:7000",
+			    "host.example:9042",
+			    NULL};
 	char err[YAML_EDIT_ERR_MAX];
 
 	for (const char **p = ok; *p; p++)
@@ -609,15 +651,15 @@ END_TEST
 
 START_TEST(seed_check_refuses_shell_metacharacters_and_bad_forms)
 {
-	const char *bad[] = { "",	     "10.0.0.1;reboot", "$(reboot)", "`id`",	  "a b",	    "a|b",
-			      "a&b",	     "a>b",		"10.0.0.256", "1.2.3",	  "-host",	    "host-",
-			      "a..b",	     "host:0",		"host:65536", "host:07",  "[::1",	    "[zz]:1",
-			      "1:2:3:x:y::z", "h\xc3\xa9",	"a\tb",	      "a'b",	  NULL };
+	const char *bad[] = {
+		"",           "10.0.0.1;reboot", "$(reboot)",    "`id`",      "a b",  "a|b",    "a&b",        "a>b",
+		"10.0.0.256", "1.2.3",           "-host",        "host-",     "a..b", "host:0", "host:65536", "host:07",
+		"[::1",       "[zz]:1",          "1:2:3:x:y::z", "h\xc3\xa9", "a\tb", "a'b",    NULL};
 	char err[YAML_EDIT_ERR_MAX];
 
 	for (const char **p = bad; *p; p++)
-		ck_assert_msg(yaml_edit_seed_check(*p, YAML_EDIT_SEEDS_PORT, err, sizeof(err)) == -EINVAL, "'%s' accepted",
-			      *p);
+		ck_assert_msg(yaml_edit_seed_check(*p, YAML_EDIT_SEEDS_PORT, err, sizeof(err)) == -EINVAL,
+			      "'%s' accepted", *p);
 	ck_assert_int_eq(yaml_edit_seed_check("a b", 0, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "(space)"));
 }
@@ -640,14 +682,14 @@ static const char seeds_text[] = "seed_provider:\n  - class_name: org.apache.cas
 START_TEST(set_seeds_dedupes_keeping_order_and_external_seeds)
 {
 	struct yaml_edit_doc *doc = parse_ok(seeds_text);
-	const char *seeds[] = { "10.0.0.2", "10.0.0.1", "10.0.0.2", "DB1.example", "db1.EXAMPLE" };
-	const char *ext[] = { "192.168.0.1", "10.0.0.1" };
+	const char *seeds[] = {"10.0.0.2", "10.0.0.1", "10.0.0.2", "DB1.example", "db1.EXAMPLE"};
+	const char *ext[] = {"192.168.0.1", "10.0.0.1"};
 	char err[YAML_EDIT_ERR_MAX], *out, **got;
 	struct yaml_edit_span sp;
 	size_t len;
 
-	ck_assert_int_eq(yaml_edit_set_seeds(doc, seeds, 5, ext, 2, YAML_EDIT_SEEDS_PORT, &out, &len, &sp, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		yaml_edit_set_seeds(doc, seeds, 5, ext, 2, YAML_EDIT_SEEDS_PORT, &out, &len, &sp, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "      - seeds: \"10.0.0.2,10.0.0.1,DB1.example,192.168.0.1\"\n"));
 	assert_span(seeds_text, out, len, &sp);
 	yaml_edit_free(doc);
@@ -665,7 +707,7 @@ END_TEST
 START_TEST(set_seeds_refuses_empty_and_bad_lists)
 {
 	struct yaml_edit_doc *doc = parse_ok(seeds_text);
-	const char *bad[] = { "10.0.0.1", "10.0.0.2;rm -rf /" };
+	const char *bad[] = {"10.0.0.1", "10.0.0.2;rm -rf /"};
 	char err[YAML_EDIT_ERR_MAX], *out = NULL;
 	size_t len;
 
@@ -681,13 +723,15 @@ END_TEST
 START_TEST(set_seeds_creates_a_seed_provider_when_there_is_none)
 {
 	struct yaml_edit_doc *doc = parse_ok("cluster_name: x\n");
-	const char *seeds[] = { "10.0.0.1" };
+	const char *seeds[] = {"10.0.0.1"};
 	char err[YAML_EDIT_ERR_MAX], *out;
 	size_t len;
 
 	ck_assert_int_eq(yaml_edit_set_seeds(doc, seeds, 1, NULL, 0, 0, &out, &len, NULL, err, sizeof(err)), 0);
-	ck_assert_str_eq(out, "cluster_name: x\nseed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n"
-			      "    parameters:\n      - seeds: \"10.0.0.1\"\n");
+	ck_assert_str_eq(
+		out,
+		"cluster_name: x\nseed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n"
+		"    parameters:\n      - seeds: \"10.0.0.1\"\n");
 	free(out);
 	yaml_edit_free(doc);
 }
@@ -753,7 +797,7 @@ static void edit_step(char **text, size_t *len, int rc, char *out, size_t out_le
 START_TEST(shared_files_take_the_four_edits_keeping_all_other_bytes)
 {
 	const char *data = shared_data();
-	const char *seeds[] = { "10.0.0.1", "10.0.0.2" };
+	const char *seeds[] = {"10.0.0.1", "10.0.0.2"};
 	char path[4300], err[YAML_EDIT_ERR_MAX], *text, *out;
 	struct yaml_edit_span sp;
 	size_t len, out_len;
@@ -772,7 +816,8 @@ START_TEST(shared_files_take_the_four_edits_keeping_all_other_bytes)
 		edit_step(&text, &len, rc, out, out_len, &sp, err, *f);
 		yaml_edit_free(doc);
 		doc = parse_ok(text);
-		rc = yaml_edit_set(doc, "client_encryption_options.enabled", "true", 0, &out, &out_len, &sp, err, sizeof(err));
+		rc = yaml_edit_set(doc, "client_encryption_options.enabled", "true", 0, &out, &out_len, &sp, err,
+				   sizeof(err));
 		edit_step(&text, &len, rc, out, out_len, &sp, err, *f);
 		yaml_edit_free(doc);
 		doc = parse_ok(text);
