@@ -1537,6 +1537,8 @@ static int describe_pem(const void *buf, size_t len, time_t now, struct certstor
 		}
 	}
 	certstore_certs_free(certs);
+	if (rc == -EINVAL) /* malformed input, not bad arguments (certstore.h) */
+		return fail(err, errlen, -EBADMSG, "a certificate has an unreadable validity date");
 	if (rc < 0)
 		return fail(err, errlen, rc, "out of memory");
 	return 0;

@@ -2,6 +2,7 @@
 #include "frame.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,44 @@ int frame_decoder_feed(struct frame_decoder *d, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* True when `m` or a message inside it kept an unknown field numbered 0: no valid protobuf
+ * has one (libprotobuf-c 1.4 accepts a two-byte tag of field 0 as unknown), so such bytes
+ * are not an Envelope. */
+static bool has_field_zero(const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (depth > 32)
+		return true;
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return true;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base + f->offset);
+
+			for (size_t k = 0; k < n; k++)
+				if (v[k] && has_field_zero(v[k], depth + 1))
+					return true;
+			continue;
+		}
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+
+		if (sub && has_field_zero(sub, depth + 1))
+			return true;
+	}
+	return false;
+}
+
 int frame_decoder_next(struct frame_decoder *d, CassandraAgent__V1__Envelope **env, char *err, size_t errlen)
 {
 	const uint8_t *p = d->buf + d->off;
@@ -74,6 +113,10 @@ int frame_decoder_next(struct frame_decoder *d, CassandraAgent__V1__Envelope **e
 	if (avail - FRAME_HEADER < n)
 		return 0;
 	*env = cassandra_agent__v1__envelope__unpack(NULL, n, p + FRAME_HEADER);
+	if (*env && has_field_zero(&(*env)->base, 0)) {
+		cassandra_agent__v1__envelope__free_unpacked(*env, NULL);
+		*env = NULL;
+	}
 	if (!*env) {
 		snprintf(err, errlen, "frame of %u bytes is not a valid Envelope", n);
 		return -EBADMSG;
