@@ -232,6 +232,46 @@ class Guards(Node):
         self.ctl.wait("lease_request", timeout=20)
 
 
+class EachBlocker(Node):
+    """Each blocker alone stops the lease request and is reported by name."""
+
+    def blocked_by(self, expect, extra_maint=""):
+        self.start(extra_maint=extra_maint)
+        open(self.sentinel, "w").close()
+        st = self.wait_phase("BLOCKED")
+        self.assertTrue(any(expect in b for b in st["blockers"]), st["blockers"])
+        time.sleep(1.5)
+        self.assertEqual(self.ctl.records("lease_request"), [])
+
+    def test_outside_the_window(self):
+        # A one-minute window twelve hours away from now.
+        h = (time.gmtime().tm_hour + 12) % 24
+        self.blocked_by("outside the maintenance window", extra_maint=', window: "%02d:00-%02d:01 UTC"' % (h, h))
+
+    def test_a_joining_node(self):
+        self.env.edit_state(lambda st: [n.update(state="J") for n in st["nodes"] if n["address"] == "10.0.1.13"])
+        self.blocked_by("peer 10.0.1.13 (dc1/rack3) is UJ")
+
+    def test_schema_disagreement(self):
+        self.env.edit_state(lambda st: [n.update(schema_version="11111111-2222-3333-4444-555555555555")
+                                        for n in st["nodes"] if n["address"] == "10.0.2.23"])
+        self.blocked_by("2 schema versions")
+
+    def test_rf_below_three(self):
+        self.env.edit_state(lambda st: [k.update(rf={"dc1": 2, "dc2": 3}) for k in st["keyspaces"]
+                                        if k["name"] == "app"])
+        self.blocked_by("keyspace app has RF 2 in dc1")
+
+    def test_simple_strategy_in_a_multi_rack_cluster(self):
+        self.env.edit_state(lambda st: st["keyspaces"].append(
+            {"name": "legacy", "class": "SimpleStrategy", "rf": 3}))
+        self.blocked_by("keyspace legacy uses SimpleStrategy")
+
+    def test_streaming(self):
+        self.nodetool("fake-fault", "netstats", "garbage", "bytes=200")
+        self.blocked_by("streaming in progress")
+
+
 class UpgradePolicy(Node):
     def upgrade(self, cid, version, **flags):
         body = {"kind": "MAINTENANCE_KIND_UPGRADE_CASSANDRA", "version": version}
