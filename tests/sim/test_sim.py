@@ -231,7 +231,7 @@ class HarnessTest(SimCase):
         wait_for(lambda: self.node_entry(n.address)["status"] == "D", 5, "10.0.2.2 down")
         e = self.node_entry(n.address)
         self.assertEqual((e["gossip"], e["binary"], e["drained"]), (False, False, True))
-        self.assertIsNone(n.cql_proc)
+        wait_for(lambda: n.cql_proc is None, 5, "the CQL responder stopped")  # stopped right after the state
         # other nodes see it down; the controller's gate says so too
         wait_for(lambda: any("sees 10.0.2.2 D" in p for p in sim.controller.leases()["ring_problems"]), 10,
                  "the ring problem at the controller")
