@@ -58,6 +58,7 @@ struct ye_buf {
 	char *p;
 	size_t len, cap;
 	bool oom;
+	bool lost; /* a value could not be written keeping its type: the edit is refused */
 };
 
 /* A value to render: node `node` of `doc`, inside `nwrap` mappings of one key each (the missing
@@ -1327,6 +1328,11 @@ static void put_scalar(struct ye_render *r, const struct ye_val *v, bool flow, b
 			buf_put(r->out, n->value, n->value_len);
 			return;
 		}
+		/* quoting it would make it a string (`6:5`, a base-60 int, in a flow collection) */
+		if (n->style == YAML_EDIT_PLAIN) {
+			r->out->lost = true;
+			return;
+		}
 	}
 	if (v->root && r->prefer != YAML_EDIT_PLAIN)
 		prefer = r->prefer;
@@ -1543,6 +1549,25 @@ int yaml_edit_render(const struct yaml_edit_doc *doc, const struct yaml_edit_nod
 
 /* Splicing. */
 
+/* 1-based line and column (in bytes) of byte `pos`, for messages. */
+static unsigned pos_line(const struct yaml_edit_doc *d, size_t pos)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < pos && i < d->len; i++)
+		line += d->buf[i] == '\n';
+	return line;
+}
+
+static unsigned pos_column(const struct yaml_edit_doc *d, size_t pos)
+{
+	size_t i = pos;
+
+	while (i > 0 && d->buf[i - 1] != '\n')
+		i--;
+	return (unsigned)(pos - i + 1);
+}
+
 static int splice(const struct yaml_edit_doc *d, size_t start, size_t end, const struct ye_buf *text, char **out,
 		  size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
 {
@@ -1551,6 +1576,11 @@ static int splice(const struct yaml_edit_doc *d, size_t start, size_t end, const
 
 	if (text->oom)
 		return ye_fail(err, errlen, -ENOMEM, "out of memory");
+	if (text->lost)
+		return ye_fail(err, errlen, -EINVAL,
+			       "%u:%u: the value has a ':' or a flow indicator: in a flow collection it could "
+			       "only be written quoted, as a string",
+			       pos_line(d, start), pos_column(d, start));
 	if (start > end || end > d->len)
 		return ye_fail(err, errlen, -EINVAL, "internal error: bad span %zu-%zu", start, end);
 	n = d->len - (end - start) + text->len;
@@ -1635,6 +1665,37 @@ static int check_anchors(const struct yaml_edit_doc *d, const struct yaml_edit_n
 	return 0;
 }
 
+/* Whether mapping key `k` is written as an explicit key (`? k`). */
+static bool explicit_key(const struct yaml_edit_doc *d, const struct yaml_edit_node *k)
+{
+	size_t i = k->start;
+
+	while (i > 0 && (d->buf[i - 1] == ' ' || d->buf[i - 1] == '\t'))
+		i--;
+	return i > 0 && d->buf[i - 1] == '?' &&
+	       (i == 1 || d->bom == i - 1 || strchr(" \t\r\n{[,", d->buf[i - 2]) != NULL);
+}
+
+/* Refuses to edit in collection `n` when it holds an explicit key (`? k`) at any depth: the spans
+ * of such entries are not where the edits expect them. `path` (may be NULL) prefixes the message. */
+static int check_explicit_keys(const struct yaml_edit_doc *d, const struct yaml_edit_node *n, const char *path,
+			       char *err, size_t errlen)
+{
+	if (!n)
+		return 0;
+	for (size_t i = (size_t)idx_of(d, n); i < d->n_nodes; i++) {
+		const struct yaml_edit_node *c = &d->nodes[i];
+
+		if (c != n && c->depth <= n->depth)
+			break;
+		if (c->is_key && explicit_key(d, c))
+			return ye_fail(err, errlen, -EINVAL,
+				       "%s%s%u:%u: refusing to edit next to an explicit key ('? ')", path ? path : "",
+				       path ? ": " : "", c->line, c->column);
+	}
+	return 0;
+}
+
 /* Replaces existing node `ti` (a mapping value or a list item) with `v`. */
 static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct ye_val *v, struct ye_render *r,
 			char **out, size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
@@ -1650,6 +1711,9 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		r->prefer = t->style;
 	if (!p)
 		return ye_fail(err, errlen, -EINVAL, "refusing to replace the whole document");
+	rc = check_explicit_keys(d, p, NULL, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (p->kind == YAML_EDIT_MAPPING) {
 		for (int32_t i = p->first; i >= 0; i = d->nodes[i].next)
 			if (d->nodes[i].next == ti && d->nodes[i].is_key)
@@ -1659,11 +1723,24 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 	}
 	if (p->style == YAML_EDIT_FLOW) {
 		if (t_empty) {
-			size_t j = start;
+			size_t j = start, j2;
 
 			while (j > 0 && d->buf[j - 1] == ' ')
 				j--;
-			buf_puts(b, j > 0 && d->buf[j - 1] == ':' ? " " : ": ");
+			j2 = j;
+			while (j2 > 0 && strchr(" \t\r\n", d->buf[j2 - 1]))
+				j2--;
+			if (j2 < j && j2 > 0 && d->buf[j2 - 1] == ':') {
+				/* `{ k:` with the empty value at the next line: write it after the ':' */
+				start = end = j2;
+				buf_putc(b, ' ');
+			} else if (j2 < j && memchr(d->buf + j2, '\n', start - j2)) {
+				return ye_fail(err, errlen, -EINVAL,
+					       "%u:%u: cannot find where to write this empty flow value", t->line,
+					       t->column);
+			} else {
+				buf_puts(b, j > 0 && d->buf[j - 1] == ':' ? " " : ": ");
+			}
 		}
 		put_flow(r, v);
 		return splice(d, start, end, b, out, out_len, span, err, errlen);
@@ -1677,7 +1754,7 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 			return rc;
 	}
 	if (!want_block) {
-		if (k && (t_block || t_empty || t->tagged)) {
+		if (k && (t_block || t_empty || t->tagged || t->column <= k->column)) {
 			start = colon + 1;
 			buf_putc(b, ' ');
 		} else if (t_empty) {
@@ -1728,7 +1805,10 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 	const struct yaml_edit_node *p = node_at(d, pi);
 	struct ye_buf *b = r->out;
 	size_t pos;
+	int rc = check_explicit_keys(d, p, NULL, err, errlen);
 
+	if (rc < 0)
+		return rc;
 	if (p && p->style == YAML_EDIT_FLOW) {
 		size_t j;
 
@@ -1763,8 +1843,19 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 		unsigned indent = 0;
 
 		/* a document indented as a whole keeps its indentation */
-		if (p && p->kind == YAML_EDIT_MAPPING && only_spaces(d, line_start(d, p->start), p->start))
-			indent = (unsigned)(p->start - line_start(d, p->start));
+		if (p && p->kind == YAML_EDIT_MAPPING) {
+			size_t ls = line_start(d, p->start);
+
+			if (ls == 0 && d->bom && p->start >= d->bom)
+				ls = d->bom; /* the byte order mark is not indentation */
+			if (memmem(d->buf + ls, p->start - ls, "\xef\xbb\xbf", 3))
+				return ye_fail(err, errlen, -EINVAL,
+					       "%u:%u: a byte order mark before the first key: refusing to add a "
+					       "top-level key",
+					       p->line, p->column);
+			if (only_spaces(d, ls, p->start))
+				indent = (unsigned)(p->start - ls);
+		}
 		pos = d->len;
 		if (pos > 0 && d->buf[pos - 1] != '\n')
 			buf_puts(b, r->eol);
@@ -1773,9 +1864,10 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 		buf_puts(b, r->eol);
 		return splice(d, pos, pos, b, out, out_len, span, err, errlen);
 	}
-	/* after the last value of a nested block mapping */
+	/* after the last value of a nested block mapping, at the column of its keys (not that of
+	 * a tag before them: `m: !!map`) */
 	const struct yaml_edit_node *last = node_at(d, p->last);
-	unsigned indent = p->column - 1;
+	unsigned indent = p->first >= 0 ? d->nodes[p->first].column - 1 : p->column - 1;
 
 	if (last->tail != last->end) {
 		pos = last->tail;
@@ -1791,6 +1883,18 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 	return splice(d, pos, pos, b, out, out_len, span, err, errlen);
 }
 
+/* Whether tagged node `n` of a value means the same once written without its tag: a string
+ * (`!!str 5`, written quoted), an empty null, or a plain scalar that resolves to its tag's type
+ * (`!!int 5`). Tagged lists and mappings, local tags and the rest are refused. */
+static bool tag_kept(const struct yaml_edit_node *n)
+{
+	if (n->kind != YAML_EDIT_SCALAR || n->type == YAML_EDIT_OTHER)
+		return false;
+	if (n->type == YAML_EDIT_STR || (n->type == YAML_EDIT_NULL && n->value_len == 0))
+		return true;
+	return n->style == YAML_EDIT_PLAIN && yaml_edit_resolve_plain(n->value, n->value_len) == n->type;
+}
+
 static int parse_value(const char *value, struct yaml_edit_doc **vdoc, char *err, size_t errlen)
 {
 	char verr[YAML_EDIT_ERR_MAX];
@@ -1802,11 +1906,20 @@ static int parse_value(const char *value, struct yaml_edit_doc **vdoc, char *err
 	for (size_t i = 0; i < (*vdoc)->n_nodes; i++) {
 		const struct yaml_edit_node *n = &(*vdoc)->nodes[i];
 
-		if (n->anchored) {
+		const char *why = NULL;
+
+		if (n->anchored)
+			why = "anchors and aliases are not allowed";
+		else if (n->is_key && n->kind != YAML_EDIT_SCALAR)
+			why = "keys that are lists or mappings are not allowed";
+		else if (n->tagged && !tag_kept(n))
+			why = "a tag that plain text cannot keep is not allowed";
+		if (why) {
+			rc = ye_fail(err, errlen, -EINVAL, "value '%.*s': %u:%u: %s", YE_QUOTE_MAX, value, n->line,
+				     n->column, why);
 			yaml_edit_free(*vdoc);
 			*vdoc = NULL;
-			return ye_fail(err, errlen, -EINVAL, "value '%.*s': anchors and aliases are not allowed",
-				       YE_QUOTE_MAX, value);
+			return rc;
 		}
 	}
 	return 0;
@@ -1950,6 +2063,8 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 	if (!p)
 		return ye_fail(err, errlen, -EINVAL, "%s: refusing to delete the whole document", path);
 	rc = check_anchors(doc, t, true, path, err, errlen);
+	if (rc == 0)
+		rc = check_explicit_keys(doc, p, path, err, errlen);
 	if (rc < 0)
 		return rc;
 	/* the entry: the key (mappings) or the item (lists) and its neighbours */
@@ -1985,15 +2100,37 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 		} else {
 			start = first->start;
 			end = t->end;
+			/* the only entry, with a trailing comma (`{a: 1, }`): the comma goes too */
+			for (size_t j = end; j < doc->len && strchr(" \t\r\n,", doc->buf[j]); j++) {
+				if (doc->buf[j] == ',') {
+					end = j + 1;
+					break;
+				}
+			}
 		}
 		if (start > end)
 			return ye_fail(err, errlen, -EINVAL, "%s: cannot delete from this flow collection", path);
 		return splice(doc, start, end, &b, out, out_len, span, err, errlen);
 	}
 	if (p->count == 1) {
+		const struct yaml_edit_node *pk = NULL, *pp = yaml_edit_parent(doc, p);
+		size_t from = p->start, colon;
+
+		for (const struct yaml_edit_node *c = pp ? yaml_edit_first(doc, pp) : NULL;
+		     c && pp->kind == YAML_EDIT_MAPPING; c = yaml_edit_next(doc, c))
+			if (yaml_edit_value(doc, c) == p)
+				pk = c;
+		if (pk && pp->style == YAML_EDIT_BLOCK && p->column <= pk->column) {
+			/* a list at its key's indentation (`k:\n- a`): `k: []` */
+			rc = find_colon(doc, pk, &colon, err, errlen);
+			if (rc < 0)
+				return rc;
+			from = colon + 1;
+			buf_putc(&b, ' ');
+		}
 		/* the parent keeps its type: `{}` or `[]` where its only entry was */
 		buf_puts(&b, p->kind == YAML_EDIT_MAPPING ? "{}" : "[]");
-		rc = splice(doc, p->start, p->end, &b, out, out_len, span, err, errlen);
+		rc = splice(doc, from, p->end, &b, out, out_len, span, err, errlen);
 		free(b.p);
 		return rc;
 	}
@@ -2006,6 +2143,12 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 	if (only_spaces(doc, line_start(doc, start), start)) {
 		start = line_start(doc, start);
 		end = next_line(doc, t->end);
+		/* blank lines holding a tab may no longer be read as blank after what comes before */
+		for (size_t j = end; j < doc->len && strchr(" \t\r\n", doc->buf[j]); j++)
+			if (doc->buf[j] == '\t')
+				return ye_fail(err, errlen, -EINVAL,
+					       "%s: %u:%u: refusing to delete before a blank line holding a tab", path,
+					       pos_line(doc, j), pos_column(doc, j));
 	} else if (p->kind == YAML_EDIT_MAPPING) {
 		/* `- key: v` with more keys below: keep the dash, its item goes on to the next lines */
 		end = line_end(doc, t->end);

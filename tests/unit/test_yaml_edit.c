@@ -627,6 +627,78 @@ START_TEST(unset_refuses_missing_keys_and_anchor_holders)
 }
 END_TEST
 
+/* Fuzz findings (tests/fuzz/regressions/yaml_edit/): exotic YAML is refused or handled. */
+
+static void unset_refused(const char *text, const char *path, const char *what)
+{
+	struct yaml_edit_doc *doc = parse_ok(text);
+	char err[YAML_EDIT_ERR_MAX] = "", *out = (char *)1;
+	size_t len;
+	int r = yaml_edit_unset(doc, path, &out, &len, NULL, err, sizeof(err));
+
+	ck_assert_msg(r == -EINVAL, "unset %s: expected -EINVAL, got %d (%s)", path, r, err);
+	ck_assert_ptr_null(out);
+	ck_assert_msg(strstr(err, what), "expected '%s' in '%s'", what, err);
+	yaml_edit_free(doc);
+}
+
+START_TEST(set_refuses_values_it_cannot_write_keeping_their_meaning)
+{
+	/* complex-key-written-as-null */
+	set_refused("x: 1\n", "k", "{x1}: ", -EINVAL, "keys that are lists or mappings");
+	set_refused("x: 1\n", "k", "? [a]\n: 1", -EINVAL, "keys that are lists or mappings");
+	/* tagged-int-written-as-string */
+	set_refused("x: 1\n", "k", "num: !!int '5'", -EINVAL, "1:6: a tag that plain text cannot keep");
+	/* set-tagged-multiline-scalar-unparsable(-fuzzed) */
+	set_refused("x: 1\n", "x", "!foo a\n\nb", -EINVAL, "a tag that plain text cannot keep");
+	set_refused("", "k", "\xef\xbb\xbf!int rouo\n\n\n!int '5'\n", -EINVAL, "a tag that plain text cannot keep");
+	set_refused("x: 1\n", "x", "!!map {a: 1}", -EINVAL, "a tag that plain text cannot keep");
+	/* set-sexagesimal-int-in-flow-becomes-string */
+	set_refused("{}\n", "new_key", "6:5", -EINVAL, "only be written quoted");
+	set_refused("m: [1]\n", "m[0]", "6:5", -EINVAL, "only be written quoted");
+	/* tags a plain text keeps, and base-60 numbers in block context, still go */
+	set_is("x: 1\n", "k", "!!int 5", 0, "x: 1\nk: 5\n");
+	set_is("x: 1\n", "k", "!!str 5", 0, "x: 1\nk: '5'\n");
+	set_is("x: 1\n", "x", "6:5", 0, "x: 6:5\n");
+}
+END_TEST
+
+START_TEST(set_handles_odd_layouts)
+{
+	/* set-empty-value-flow-map-next-line */
+	set_is("m: { k:\n}\n", "m.k", "1", 0, "m: { k: 1\n}\n");
+	/* set-new-key-in-tagged-mapping */
+	set_is("m: !!map\n  k: v\n", "m.added", "1", 0, "m: !!map\n  k: v\n  added: 1\n");
+	/* set-over-column0-block-scalar */
+	set_is("k:\n>-\n  t\nz: 1\n", "k", "x", 0, "k: x\nz: 1\n");
+	/* set-over-explicit-key-joins-lines(-fuzzed) */
+	set_refused("a:\n  ? k\nb: 1\n", "a", "x", -EINVAL, "2:5: refusing to edit next to an explicit key");
+	set_refused("a:\n  ? k\nb: 1\n", "a.new", "x", -EINVAL, "explicit key");
+	set_refused("? a\n: 1\nb: 2\n", "b", "x", -EINVAL, "explicit key");
+	/* set-top-level-key-after-bom-indented-root */
+	set_is("\xef\xbb\xbf  a: 1\n", "new_key", "2", 0, "\xef\xbb\xbf  a: 1\n  new_key: 2\n");
+	/* set-top-level-key-after-bom-mid-document */
+	set_refused("\n\xef\xbb\xbf"
+		    "a:\n",
+		    "new_key", "x", -EINVAL, "2:2: a byte order mark");
+}
+END_TEST
+
+START_TEST(unset_handles_odd_layouts)
+{
+	/* unset-before-tab-whitespace-line */
+	unset_refused("a: [1]\nb: 2\n \t\n", "b", "3:2: refusing to delete before a blank line holding a tab");
+	/* unset-last-item-indentless-list(-fuzzed) */
+	unset_is("k:\n- a\nz: 1\n", "k[0]", "k: []\nz: 1\n");
+	unset_is("a:\nk:\n- /d", "k[0]", "a:\nk: []");
+	/* unset-only-entry-flow-trailing-comma */
+	unset_is("m: {a: 1, }\n", "m.a", "m: { }\n");
+	unset_is("m: [1 , ]\n", "m[0]", "m: [ ]\n");
+	/* explicit keys */
+	unset_refused("m:\n  ? k\n  b: 1\n", "m.b", "2:5: refusing to edit next to an explicit key");
+}
+END_TEST
+
 /* Seeds. */
 
 START_TEST(seed_check_accepts_addresses_and_host_names)
@@ -925,6 +997,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, unset_list_items);
 	tcase_add_test(tc, unset_flow_mapping_entries);
 	tcase_add_test(tc, unset_refuses_missing_keys_and_anchor_holders);
+	tcase_add_test(tc, set_refuses_values_it_cannot_write_keeping_their_meaning);
+	tcase_add_test(tc, set_handles_odd_layouts);
+	tcase_add_test(tc, unset_handles_odd_layouts);
 	tcase_add_test(tc, seed_check_accepts_addresses_and_host_names);
 	tcase_add_test(tc, seed_check_refuses_shell_metacharacters_and_bad_forms);
 	tcase_add_test(tc, seed_check_refuses_ports_without_the_flag);
