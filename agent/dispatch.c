@@ -3,7 +3,7 @@
  * Per command: seen id -> resend the stored status; new id -> validate -> REJECTED (stored)
  * or ACCEPTED (stored, sent once durable) -> queued -> RUNNING -> SUCCEEDED/FAILED (stored,
  * sent once durable). One command runs at a time, so final statuses come in arrival order.
- * Kinds owned by later work answer REJECTED "not implemented in this version".
+ * A kind this agent version does not know (a newer controller) answers REJECTED.
  */
 #include "dispatch.h"
 
@@ -627,7 +627,7 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 	case CASSANDRA_AGENT__V1__COMMAND__KIND__NOT_SET:
 		snprintf(err, errlen, "%s: unknown or missing command kind", kind);
 		goto fail;
-	default: snprintf(err, errlen, "%s: not implemented in this version", kind); goto fail;
+	default: snprintf(err, errlen, "%s: not supported by this agent version", kind); goto fail;
 	}
 fail:
 	if (j)
