@@ -830,11 +830,6 @@ int controller_send(struct controller *c, CassandraAgent__V1__Envelope *env)
 	return rc;
 }
 
-bool controller_in_session(const struct controller *c)
-{
-	return c && c->conn && c->conn->state == CONN_SESSION && !c->conn->closing;
-}
-
 int controller_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct command_store *store,
 		     const struct controller_hooks *hooks, struct controller **out)
 {

@@ -62,9 +62,6 @@ void controller_report_soon(struct controller *c);
  * the session and reconnects with the new material at once. */
 void controller_reload(struct controller *c, const struct agent_config *cfg);
 
-/* True while a session (after Welcome) is up. */
-bool controller_in_session(const struct controller *c);
-
 /* Closes the connection and the timers; memory is freed from the loop. */
 void controller_stop(struct controller *c);
 

@@ -45,12 +45,11 @@ struct job {
 	struct origin origin;
 	char *id;
 	char *kind;
-	char **argv;                            /* JOB_NODETOOL: subcommand and arguments, NULL-terminated */
-	char tag[80];                           /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
-	bool force;                             /* JOB_CLEAR_SNAPSHOT */
-	CassandraAgent__V1__Maintenance *maint; /* JOB_MAINTENANCE (a copy) */
-	CassandraAgent__V1__Command *copy;      /* JOB_SET_SEEDS, JOB_APPLY_CONFIG, JOB_ROTATE (a copy) */
-	bool paused;                            /* JOB_PAUSE */
+	char **argv;                       /* JOB_NODETOOL: subcommand and arguments, NULL-terminated */
+	char tag[80];                      /* JOB_*_SNAPSHOT: the tag ("" = an agent tag for now) */
+	bool force;                        /* JOB_CLEAR_SNAPSHOT */
+	CassandraAgent__V1__Command *copy; /* JOB_MAINTENANCE, JOB_SET_SEEDS, JOB_APPLY_CONFIG, JOB_ROTATE (a copy) */
+	bool paused;                       /* JOB_PAUSE */
 	bool long_running;
 	bool accepted_durable;
 };
@@ -75,8 +74,6 @@ static int64_t now_unix_ms(void)
 
 static void job_free(struct job *j)
 {
-	if (j->maint)
-		cassandra_agent__v1__maintenance__free_unpacked(j->maint, NULL);
 	if (j->copy)
 		cassandra_agent__v1__command__free_unpacked(j->copy, NULL);
 	for (size_t i = 0; j->argv && j->argv[i]; i++)
@@ -385,13 +382,14 @@ static int maintenance_job(struct dispatch *d, struct job *j, char *err, size_t 
 		maintenance_pause(d->deps.maintenance, j->paused);
 		snprintf(msg, sizeof msg, "maintenance %s", j->paused ? "paused" : "resumed");
 	} else {
-		rc = maintenance_request(d->deps.maintenance, j->maint->kind, j->maint->version,
-					 j->maint->allow_minor_upgrade, j->maint->allow_major_upgrade, j->maint->reason,
-					 err, errlen);
+		const CassandraAgent__V1__Maintenance *mt = j->copy->maintenance;
+
+		rc = maintenance_request(d->deps.maintenance, mt->kind, mt->version, mt->allow_minor_upgrade,
+					 mt->allow_major_upgrade, mt->reason, err, errlen);
 		if (rc < 0)
 			return rc;
 		snprintf(msg, sizeof msg, "maintenance %s queued",
-			 cassandra_agent__v1__maintenance_kind__descriptor.values[j->maint->kind].name);
+			 cassandra_agent__v1__maintenance_kind__descriptor.values[mt->kind].name);
 	}
 	d->running = NULL;
 	finish(d, &j->origin, j->id, j->kind, ST(SUCCEEDED), msg, NULL, 0);
@@ -526,6 +524,22 @@ static int check_tag(const char *tag, bool may_be_empty, char *err, size_t errle
 	return snapshot_tag_validate(tag ? tag : "", err, errlen);
 }
 
+/* A deep copy of `cmd` (the command is freed when the intake returns; its job runs later).
+ * NULL on ENOMEM. Free with cassandra_agent__v1__command__free_unpacked. */
+static CassandraAgent__V1__Command *command_copy(const CassandraAgent__V1__Command *cmd)
+{
+	size_t n = cassandra_agent__v1__command__get_packed_size(cmd);
+	uint8_t *buf = malloc(n ? n : 1);
+	CassandraAgent__V1__Command *copy;
+
+	if (!buf)
+		return NULL;
+	cassandra_agent__v1__command__pack(cmd, buf);
+	copy = cassandra_agent__v1__command__unpack(NULL, n, buf);
+	free(buf);
+	return copy;
+}
+
 /* Builds the job of a validated command, or fills `err` and returns NULL (rejected). */
 static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command *cmd, const char *kind, char *err,
 			   size_t errlen)
@@ -564,54 +578,29 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 		j->force = cmd->clear_snapshot->force;
 		snprintf(j->tag, sizeof j->tag, "%s", cmd->clear_snapshot->tag);
 		return j;
-	case CASSANDRA_AGENT__V1__COMMAND__KIND_MAINTENANCE: {
-		size_t n = cassandra_agent__v1__maintenance__get_packed_size(cmd->maintenance);
-		uint8_t *buf = malloc(n ? n : 1);
-
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_MAINTENANCE:
 		if (cmd->maintenance->kind < CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_REBOOT ||
 		    cmd->maintenance->kind >
 			    CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA) {
-			free(buf);
 			snprintf(err, errlen, "maintenance: unknown kind %d", (int)cmd->maintenance->kind);
 			goto fail;
 		}
 		if (cmd->maintenance->kind ==
 			    CASSANDRA_AGENT__V1__MAINTENANCE_KIND__MAINTENANCE_KIND_UPGRADE_CASSANDRA &&
 		    (!cmd->maintenance->version || !cmd->maintenance->version[0])) {
-			free(buf);
 			snprintf(err, errlen, "maintenance: UPGRADE_CASSANDRA needs a version");
 			goto fail;
 		}
-		if (!buf) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		/* A deep copy: the command is freed when this call returns. */
-		cassandra_agent__v1__maintenance__pack(cmd->maintenance, buf);
-		j->maint = cassandra_agent__v1__maintenance__unpack(NULL, n, buf);
-		free(buf);
-		if (!j->maint) {
+		if (!(j->copy = command_copy(cmd))) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
 		j->type = JOB_MAINTENANCE;
 		return j;
-	}
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_SET_SEEDS:
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_APPLY_CONFIG:
-	case CASSANDRA_AGENT__V1__COMMAND__KIND_ROTATE_CERTIFICATES: {
-		size_t n = cassandra_agent__v1__command__get_packed_size(cmd);
-		uint8_t *buf = malloc(n ? n : 1);
-
-		if (!buf) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		/* A deep copy: the command is freed when this call returns. */
-		cassandra_agent__v1__command__pack(cmd, buf);
-		j->copy = cassandra_agent__v1__command__unpack(NULL, n, buf);
-		free(buf);
-		if (!j->copy) {
+	case CASSANDRA_AGENT__V1__COMMAND__KIND_ROTATE_CERTIFICATES:
+		if (!(j->copy = command_copy(cmd))) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
@@ -619,7 +608,6 @@ static struct job *job_for(struct dispatch *d, const CassandraAgent__V1__Command
 			  : cmd->kind_case == CASSANDRA_AGENT__V1__COMMAND__KIND_APPLY_CONFIG ? JOB_APPLY_CONFIG
 											      : JOB_ROTATE;
 		return j;
-	}
 	case CASSANDRA_AGENT__V1__COMMAND__KIND_PAUSE_MAINTENANCE:
 		j->type = JOB_PAUSE;
 		j->paused = cmd->pause_maintenance->paused;
@@ -720,11 +708,6 @@ void dispatch_set_config(struct dispatch *d, const struct agent_config *cfg)
 void dispatch_stats(const struct dispatch *d, uint64_t counts[6])
 {
 	memcpy(counts, d->counts, sizeof d->counts);
-}
-
-size_t dispatch_pending(const struct dispatch *d)
-{
-	return d->n_jobs + (d->running ? 1 : 0);
 }
 
 void dispatch_close(struct dispatch *d)

@@ -62,9 +62,6 @@ int dispatch_local(struct dispatch *d, const CassandraAgent__V1__Command *cmd, d
 /* Final statuses given since start, indexed by CommandStatus value (0..5), for metrics. */
 void dispatch_stats(const struct dispatch *d, uint64_t counts[6]);
 
-/* Commands waiting or running (for tests and status). */
-size_t dispatch_pending(const struct dispatch *d);
-
 /* Stops taking commands; queued ones stay ACCEPTED in the journal and are reported
  * "interrupted" at the next start. Frees once the running one came back. */
 void dispatch_close(struct dispatch *d);

@@ -597,16 +597,6 @@ bool health_maintenance_holds(const struct health *h)
 	return h->lease.phase[0] && strcmp(h->lease.phase, "IDLE") != 0 && strcmp(h->lease.phase, "BLOCKED") != 0;
 }
 
-const struct nt_peer *health_self(const struct health *h)
-{
-	return self_peer(h);
-}
-
-bool health_cql_ok(const struct health *h)
-{
-	return h->cql_known && !h->cql_err;
-}
-
 void health_update_snapshots(struct health *h, const struct health_snapshots *s)
 {
 	h->snapshots = *s;

@@ -140,12 +140,6 @@ void health_update_lease(struct health *h, const struct health_lease *l);
 /* True while maintenance holds the node (a lease asked for, held or being released). */
 bool health_maintenance_holds(const struct health *h);
 
-/* This node's own row in the ring (by host id, else by address), or NULL. */
-const struct nt_peer *health_self(const struct health *h);
-
-/* True when the last CQL probe answered. */
-bool health_cql_ok(const struct health *h);
-
 /* Fills `node` with this node's identity (strings owned by the model, valid until the next
  * update). */
 void health_node_identity(struct health *h, CassandraAgent__V1__NodeIdentity *node);

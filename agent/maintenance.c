@@ -1122,11 +1122,6 @@ void maintenance_set_release_cb(struct maintenance *m, void (*cb)(void *data), v
 	m->release_data = data;
 }
 
-bool maintenance_holds(const struct maintenance *m)
-{
-	return m->phase != PH_IDLE && m->phase != PH_BLOCKED;
-}
-
 static void tick_close_cb(uv_handle_t *h)
 {
 	struct maintenance *m = h->data;

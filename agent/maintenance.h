@@ -59,9 +59,6 @@ void maintenance_hello_lease(struct maintenance *m, CassandraAgent__V1__LeaseSta
 /* The `lease` document of the status socket (LeaseState JSON plus detail). New string. */
 char *maintenance_json(struct maintenance *m);
 
-/* True while a lease is held or asked for (snapshots are held off then). */
-bool maintenance_holds(const struct maintenance *m);
-
 /* Called when a lease ends with success (Cassandra was restarted or the node rebooted). */
 void maintenance_set_release_cb(struct maintenance *m, void (*cb)(void *data), void *data);
 

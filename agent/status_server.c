@@ -479,11 +479,6 @@ void status_server_set_command_fn(struct status_server *s, status_command_fn fn,
 	s->command_data = data;
 }
 
-size_t status_server_clients(const struct status_server *s)
-{
-	return s->n_clients;
-}
-
 void status_server_stop(struct status_server *s)
 {
 	if (!s || s->closing)

@@ -59,9 +59,6 @@ int status_server_start(uv_loop_t *loop, const char *path, const char *group, st
 /* Sets the hook for commands other than the built-in read-only ones. */
 void status_server_set_command_fn(struct status_server *s, status_command_fn fn, void *data);
 
-/* Number of connected clients. */
-size_t status_server_clients(const struct status_server *s);
-
 /* Closes the listener and every client, unlinks the socket; memory is released from the
  * loop's close callbacks. */
 void status_server_stop(struct status_server *s);
