@@ -48,6 +48,7 @@ struct agent {
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog;
 	uv_timer_t metrics_timer;
+	uv_timer_t expire_timer;
 	bool watchdog_on;
 	bool stopping;
 	char last_status[256];
@@ -215,6 +216,18 @@ static void metrics_cb(uv_timer_t *t)
 		health_with_report(a->health, metrics_fn, a);
 }
 
+/* Command results are kept 24 h: drop older ones from memory every hour (the journal file is
+ * compacted at the next start). */
+static void expire_cb(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (a->store)
+		command_store_expire(a->store, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 static void watchdog_cb(uv_timer_t *t)
 {
 	struct agent *a = t->data;
@@ -298,6 +311,7 @@ static void agent_stop(struct agent *a)
 	uv_close((uv_handle_t *)&a->sighup, NULL);
 	uv_close((uv_handle_t *)&a->watchdog, NULL);
 	uv_close((uv_handle_t *)&a->metrics_timer, NULL);
+	uv_close((uv_handle_t *)&a->expire_timer, NULL);
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -406,6 +420,9 @@ int main(int argc, char **argv)
 	uv_timer_init(&a.loop, &a.metrics_timer);
 	a.metrics_timer.data = &a;
 	uv_timer_start(&a.metrics_timer, metrics_cb, 1000, a.cfg->controller.report_interval_ms);
+	uv_timer_init(&a.loop, &a.expire_timer);
+	a.expire_timer.data = &a;
+	uv_timer_start(&a.expire_timer, expire_cb, 3600 * 1000, 3600 * 1000);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		uint64_t half_ms = wd_usec / 2000;
 
