@@ -1842,19 +1842,25 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 				       "the document ends with '...': refusing to append a key after it");
 		unsigned indent = 0;
 
-		/* a document indented as a whole keeps its indentation */
+		/* a document indented as a whole keeps its indentation: the column of its first key,
+		 * not that of a tag or an anchor on the line above (`  !!map\nm: 1`) */
 		if (p && p->kind == YAML_EDIT_MAPPING) {
-			size_t ls = line_start(d, p->start);
+			const struct yaml_edit_node *k = p->first >= 0 ? node_at(d, p->first) : p;
+			size_t ls = line_start(d, k->start);
 
-			if (ls == 0 && d->bom && p->start >= d->bom)
+			if (ls == 0 && d->bom && k->start >= d->bom)
 				ls = d->bom; /* the byte order mark is not indentation */
-			if (memmem(d->buf + ls, p->start - ls, "\xef\xbb\xbf", 3))
+			if (memmem(d->buf + ls, k->start - ls, "\xef\xbb\xbf", 3))
 				return ye_fail(err, errlen, -EINVAL,
 					       "%u:%u: a byte order mark before the first key: refusing to add a "
 					       "top-level key",
-					       p->line, p->column);
-			if (only_spaces(d, ls, p->start))
-				indent = (unsigned)(p->start - ls);
+					       k->line, k->column);
+			if (!only_spaces(d, ls, k->start))
+				return ye_fail(err, errlen, -EINVAL,
+					       "%u:%u: the first top-level key does not start its line: refusing to "
+					       "add a top-level key",
+					       k->line, k->column);
+			indent = (unsigned)(k->start - ls);
 		}
 		pos = d->len;
 		if (pos > 0 && d->buf[pos - 1] != '\n')

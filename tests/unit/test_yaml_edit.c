@@ -681,6 +681,11 @@ START_TEST(set_handles_odd_layouts)
 	set_refused("\n\xef\xbb\xbf"
 		    "a:\n",
 		    "new_key", "x", -EINVAL, "2:2: a byte order mark");
+	/* set-new-key-in-tagged-root-mapping(-fuzzed), set-result-no-document-start-ci: a tag or an
+	 * anchor of the root mapping on its own line does not tell the keys' column */
+	set_is("  !!map\nm: 1\n", "new_key", "2", 0, "  !!map\nm: 1\nnew_key: 2\n");
+	set_is("!i3\n  num:\n", "a.b", "''", 0, "!i3\n  num:\n  a:\n    b: ''\n");
+	set_refused("&x\n  a: 1\n", "new_key", "2", -EINVAL, "1:1: refusing to edit an anchored");
 }
 END_TEST
 
