@@ -54,6 +54,17 @@ struct command_store {
 	bool closing;
 	bool in_callbacks; /* write_done_cb is calling back: do not free yet */
 	uv_work_t work;
+	/* After a failed write (disk full, I/O error): every entry newer than synced_seq is
+	 * written again by the next batch, built from memory (bounded by the entries held). */
+	bool resync;
+	/* The journal's length after the last good batch; a failed batch is cut back to it so
+	 * that no torn record sits before later ones. `torn`: that cut failed too, retried
+	 * before the next write (worker thread only while busy). */
+	off_t size;
+	bool torn;
+	int last_err; /* of the last batch: 0 or a negative errno */
+	command_store_observer_cb observer;
+	void *observer_data;
 };
 
 static bool status_is_final(CassandraAgent__V1__CommandStatus s)
@@ -206,6 +217,13 @@ static void write_work_cb(uv_work_t *req)
 	size_t off = 0;
 
 	b->err = 0;
+	if (s->torn) {
+		if (ftruncate(s->fd, s->size) < 0) {
+			b->err = -errno;
+			return;
+		}
+		s->torn = false;
+	}
 	while (off < b->len) {
 		ssize_t n = write(s->fd, b->buf + off, b->len - off);
 
@@ -213,12 +231,20 @@ static void write_work_cb(uv_work_t *req)
 			continue;
 		if (n < 0) {
 			b->err = -errno;
-			return;
+			goto undo;
 		}
 		off += (size_t)n;
 	}
-	if (fdatasync(s->fd) < 0)
+	if (fdatasync(s->fd) < 0) {
 		b->err = -errno;
+		goto undo;
+	}
+	s->size += (off_t)b->len;
+	return;
+undo:
+	/* Cut the journal back to its last whole record (O_APPEND: the next batch goes there). */
+	if (off > 0)
+		s->torn = ftruncate(s->fd, s->size) < 0;
 }
 
 static void store_free(struct command_store *s);
@@ -232,36 +258,80 @@ static void write_done_cb(uv_work_t *req, int status)
 	struct sync_waiter *waiters = b->waiters;
 	size_t n_waiters = b->n_waiters;
 
-	if (err)
-		log_err("command_store", "cannot write %s: %s; results since the last sync are not durable", s->path,
-			strerror(-err));
-	else
+	if (err) {
+		if (!s->last_err)
+			log_err("command_store",
+				"cannot write %s: %s; the results since the last write stay in memory "
+				"and are written again at the next attempt",
+				s->path, strerror(-err));
+		s->resync = true;
+	} else {
+		if (s->last_err)
+			log_info("command_store", "%s is written again", s->path);
 		s->synced_seq = b->max_seq;
+	}
+	s->last_err = err;
 	/* Detach this batch's waiters, start the next batch, then call back: a callback may
-	 * put new records (or close the store) without touching the batch being written. */
+	 * put new records (or close the store) without touching the batch being written.
+	 * After a failure the next attempt waits for a record that has a waiter, or for
+	 * command_store_retry(): no tight loop on a full disk. */
 	b->waiters = NULL;
 	b->n_waiters = b->cap_waiters = 0;
 	b->len = 0;
 	s->busy = false;
-	start_write(s);
+	if (!err || s->pending.n_waiters)
+		start_write(s);
 	s->in_callbacks = true;
 	for (size_t i = 0; i < n_waiters; i++)
 		waiters[i].cb(waiters[i].data, err);
+	if (s->observer)
+		s->observer(s->observer_data, err);
 	s->in_callbacks = false;
 	free(waiters);
 	if (s->closing && !s->busy) {
-		if (s->pending.len)
+		if (!err && (s->pending.len || s->resync))
 			start_write(s);
-		else
+		if (!s->busy) {
+			if (s->resync)
+				log_err("command_store", "%s: stopping with results not written (%s)", s->path,
+					strerror(-s->last_err));
 			store_free(s);
+		}
 	}
+}
+
+/* Replaces the pending bytes with a record of every entry newer than the last good write
+ * (their newest state; the pending waiters stay). */
+static int resync_batch(struct command_store *s)
+{
+	struct entry *e, *tmp;
+	int rc;
+
+	s->pending.len = 0;
+	HASH_ITER(hh, s->by_id, e, tmp)
+	{
+		if (e->seq <= s->synced_seq)
+			continue;
+		rc = batch_append(&s->pending, e);
+		if (rc < 0)
+			return rc;
+	}
+	s->resync = false;
+	return 0;
 }
 
 static void start_write(struct command_store *s)
 {
 	struct batch tmp;
 
-	if (s->busy || !s->pending.len)
+	if (s->busy || (!s->pending.len && !s->resync))
+		return;
+	if (s->resync && resync_batch(s) < 0) {
+		s->resync = true;
+		log_err("command_store", "cannot rebuild the journal batch: out of memory");
+		return;
+	}
+	if (!s->pending.len && !s->pending.n_waiters)
 		return;
 	/* Swap pending and in-flight so the next batch gathers while this one is written. */
 	tmp = s->inflight;
@@ -395,6 +465,7 @@ int command_store_open(uv_loop_t *loop, const char *state_dir, int64_t now_unix_
 {
 	struct command_store *s = calloc(1, sizeof *s);
 	struct entry *e, *tmp;
+	struct stat st;
 	int rc;
 
 	if (!s || asprintf(&s->path, "%s/%s", state_dir, COMMAND_STORE_FILE) < 0) {
@@ -424,11 +495,12 @@ int command_store_open(uv_loop_t *loop, const char *state_dir, int64_t now_unix_
 	if (rc < 0)
 		goto fail;
 	s->fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (s->fd < 0) {
+	if (s->fd < 0 || fstat(s->fd, &st) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
 		goto fail;
 	}
+	s->size = st.st_size;
 	*out = s;
 	return 0;
 fail:
@@ -517,6 +589,23 @@ bool command_store_idle(const struct command_store *s)
 	return !s->busy && s->pending.len == 0;
 }
 
+void command_store_observe(struct command_store *s, command_store_observer_cb cb, void *data)
+{
+	s->observer = cb;
+	s->observer_data = data;
+}
+
+void command_store_retry(struct command_store *s)
+{
+	if (s && !s->closing)
+		start_write(s);
+}
+
+int command_store_error(const struct command_store *s)
+{
+	return s->last_err;
+}
+
 void command_store_expire(struct command_store *s, int64_t now_unix_ms)
 {
 	struct entry *e, *tmp;
@@ -553,9 +642,10 @@ void command_store_close(struct command_store *s)
 	s->closing = true;
 	if (s->busy || s->in_callbacks)
 		return; /* write_done_cb writes what is pending, then frees */
-	if (s->pending.len) {
+	if (s->pending.len || s->resync) {
 		start_write(s);
-		return;
+		if (s->busy)
+			return;
 	}
 	store_free(s);
 }

@@ -71,6 +71,23 @@ size_t command_store_undelivered(struct command_store *s, const char **ids, size
 size_t command_store_count(const struct command_store *s);
 bool command_store_idle(const struct command_store *s);
 
+/* Called from the loop after every journal write: err 0, or the negative errno of a write
+ * that failed (ENOSPC, EIO, EROFS...). */
+typedef void (*command_store_observer_cb)(void *data, int err);
+
+/* Sets the observer of journal writes (one; NULL clears it). */
+void command_store_observe(struct command_store *s, command_store_observer_cb cb, void *data);
+
+/*
+ * After a failed write, the journal is cut back to its last whole record and every result
+ * not yet on disk stays in memory: it is written again with the next record put, or by
+ * this call (from a timer). Nothing happens when no write has failed or one is in flight.
+ */
+void command_store_retry(struct command_store *s);
+
+/* 0, or the negative errno of the last journal write when it failed. */
+int command_store_error(const struct command_store *s);
+
 /* Drops records older than COMMAND_STORE_KEEP_MS from memory (the file is compacted at the
  * next open). */
 void command_store_expire(struct command_store *s, int64_t now_unix_ms);

@@ -37,7 +37,8 @@ struct controller_hooks {
 /*
  * Starts dialling cfg->controller.address (the caller checks controller.enabled).
  * `cfg`, `h` and `store` are borrowed and must outlive the controller (a reloaded config is
- * handed over with controller_reload()). TLS material is read at every connection attempt,
+ * handed over with controller_reload()). `store` may be NULL (the journal is unavailable):
+ * nothing is resumed or marked delivered. TLS material is read at every connection attempt,
  * so a fixed file is picked up by the next attempt. Returns 0 or -ENOMEM.
  */
 int controller_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct command_store *store,

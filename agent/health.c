@@ -88,6 +88,11 @@ struct health {
 	size_t n_certs;
 	char state_dir[256];
 	char state_dir_error[COND_MESSAGE_MAX];
+	struct {
+		char path[256];
+		char error[COND_MESSAGE_MAX]; /* "" once written again */
+	} state_writes[HEALTH_STATE_FILES_MAX];
+	size_t n_state_writes;
 
 	/* derived */
 	struct condition *conds;
@@ -364,6 +369,10 @@ static bool health_evaluate(struct health *h)
 	if (h->state_dir_error[0])
 		changed |=
 			cond_assert(h, "STATE_DIRECTORY_FAILED", SEV_CRITICAL, h->state_dir, "%s", h->state_dir_error);
+	for (size_t i = 0; i < h->n_state_writes; i++)
+		if (h->state_writes[i].error[0])
+			changed |= cond_assert(h, "STATE_DIRECTORY_FAILED", SEV_CRITICAL, h->state_writes[i].path,
+					       "cannot write: %s", h->state_writes[i].error);
 	if (h->config.drift)
 		changed |=
 			cond_assert(h, "CONFIG_DRIFT", SEV_WARNING, "cassandra.yaml",
@@ -552,6 +561,37 @@ void health_update_controller(struct health *h, const struct health_controller *
 	/* Only a connect or disconnect is a state change worth an immediate report. */
 	h->generation++;
 	(void)changed;
+}
+
+void health_update_state_write(struct health *h, const char *path, int err, const char *message)
+{
+	size_t i;
+
+	if (!err) {
+		/* The directory takes writes again: what failed before is no longer its state (the
+		 * jobs keep their own conditions, e.g. SNAPSHOT_FAILED, until they succeed). */
+		if (!h->n_state_writes)
+			return;
+		h->n_state_writes = 0;
+		health_updated(h, true);
+		return;
+	}
+	for (i = 0; i < h->n_state_writes; i++)
+		if (strcmp(h->state_writes[i].path, path) == 0)
+			break;
+	if (i == h->n_state_writes) {
+		if (i == HEALTH_STATE_FILES_MAX)
+			return;
+		h->n_state_writes++;
+		copy_str(h->state_writes[i].path, sizeof h->state_writes[i].path, path);
+		h->state_writes[i].error[0] = '\0';
+	}
+	if (!message || !message[0])
+		message = strerror(-err);
+	if (strcmp(h->state_writes[i].error, message) == 0)
+		return;
+	copy_str(h->state_writes[i].error, sizeof h->state_writes[i].error, message);
+	health_updated(h, true);
 }
 
 void health_update_state_directory(struct health *h, const char *path, const char *error)

@@ -105,6 +105,7 @@ struct health_config {
 void health_update_config(struct health *h, const struct health_config *c);
 
 #define HEALTH_CERTS_MAX          64
+#define HEALTH_STATE_FILES_MAX    16 /* state directory files followed by health_update_state_write */
 #define HEALTH_CERT_WARN_DAYS     30 /* CERT_EXPIRING warning */
 #define HEALTH_CERT_CRITICAL_DAYS 7  /* CERT_EXPIRING critical */
 
@@ -147,6 +148,14 @@ void health_node_identity(struct health *h, CassandraAgent__V1__NodeIdentity *no
 /* Records a problem with the state directory ("" clears it): raises STATE_DIRECTORY_FAILED
  * (critical: commands cannot be journaled, so none runs). */
 void health_update_state_directory(struct health *h, const char *path, const char *error);
+
+/*
+ * Records the outcome of a write of `path` in the state directory (from the loop): a
+ * negative `err` raises STATE_DIRECTORY_FAILED for that file with `message` (strerror when
+ * NULL or empty); 0 (a write that succeeded, of any file) clears them all: the directory
+ * takes writes again. Up to HEALTH_STATE_FILES_MAX failing files are listed.
+ */
+void health_update_state_write(struct health *h, const char *path, int err, const char *message);
 
 /* Appends an event (kept: the last HEALTH_EVENTS_MAX) and logs it. */
 void health_event(struct health *h, const char *kind, const char *subject, const char *fmt, ...)

@@ -49,6 +49,8 @@ struct agent {
 	uv_timer_t watchdog;
 	uv_timer_t metrics_timer;
 	uv_timer_t expire_timer;
+	uv_timer_t journal_retry; /* runs while the last journal write failed */
+	char journal_path[4096];
 	bool watchdog_on;
 	bool stopping;
 	char last_status[256];
@@ -82,8 +84,18 @@ static int send_update_cb(void *data, const CassandraAgent__V1__CommandUpdate *u
 static void command_cb(void *data, const CassandraAgent__V1__Command *cmd)
 {
 	struct agent *a = data;
+	CassandraAgent__V1__CommandUpdate u = CASSANDRA_AGENT__V1__COMMAND_UPDATE__INIT;
 
-	dispatch_command(a->dispatch, cmd);
+	if (a->dispatch) {
+		dispatch_command(a->dispatch, cmd);
+		return;
+	}
+	/* No journal: a command could not be kept idempotent, so none runs. A repeat once the
+	 * state directory is usable again runs it (it never ran). */
+	u.id = cmd->id ? cmd->id : (char *)"";
+	u.status = CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_REJECTED;
+	u.message = (char *)"the command journal is unavailable (state directory): nothing was run";
+	controller_send_update(a->controller, &u);
 }
 
 static void lease_grant_cb(void *data, const CassandraAgent__V1__LeaseGrant *g)
@@ -128,9 +140,41 @@ static int outbox_send_cb(void *data, CassandraAgent__V1__Envelope *env)
 	return a->controller ? controller_send(a->controller, env) : -ENOTCONN;
 }
 
+/* A write into the state directory finished (persist.c): raise or clear STATE_DIRECTORY_FAILED
+ * for that file. Writes elsewhere (cassandra.yaml, the metrics textfile) are not the state
+ * directory's. */
+static void state_write_cb(void *data, const char *path, int err, const char *errmsg)
+{
+	struct agent *a = data;
+	size_t n = strlen(a->cfg->state_directory);
+
+	if (strncmp(path, a->cfg->state_directory, n) == 0 && path[n] == '/')
+		health_update_state_write(a->health, path, err, errmsg);
+}
+
+static void journal_retry_cb(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	command_store_retry(a->store);
+}
+
+/* A journal write finished: report it, and retry every 5 s while it fails (disk full). */
+static void journal_written_cb(void *data, int err)
+{
+	struct agent *a = data;
+
+	health_update_state_write(a->health, a->journal_path, err, NULL);
+	if (err && !uv_is_active((uv_handle_t *)&a->journal_retry) && !a->stopping)
+		uv_timer_start(&a->journal_retry, journal_retry_cb, 5000, 5000);
+	else if (!err)
+		uv_timer_stop(&a->journal_retry);
+}
+
 /* The jobs, the command journal, the dispatcher, and the controller channel when one is
- * configured. Without a usable journal no command runs and no controller session starts
- * (results could not be kept idempotent); the agent still serves its socket. */
+ * configured. Without a usable journal no command runs (results could not be kept
+ * idempotent): the controller session still carries health (STATE_DIRECTORY_FAILED) and
+ * every command is REJECTED; the agent still serves its socket. */
 static int agent_start_jobs(struct agent *a)
 {
 	char err[512];
@@ -163,22 +207,27 @@ static int agent_start_jobs(struct agent *a)
 	if (rc < 0) {
 		log_err("main", "command journal unavailable, no command will run: %s", err);
 		health_update_state_directory(a->health, a->cfg->state_directory, err);
-		return 0;
+		a->store = NULL;
+	} else {
+		snprintf(a->journal_path, sizeof a->journal_path, "%s/%s", a->cfg->state_directory, COMMAND_STORE_FILE);
+		command_store_observe(a->store, journal_written_cb, a);
 	}
-	deps.loop = &a->loop;
-	deps.store = a->store;
-	deps.runner = a->runner;
-	deps.health = a->health;
-	deps.snapshots = a->snapshots;
-	deps.maintenance = a->maintenance;
-	deps.cassandra_config = a->cassandra_config;
-	deps.certs = a->certs;
-	deps.cfg = a->cfg;
-	deps.send_update = send_update_cb;
-	deps.send_data = a;
-	if (dispatch_new(&deps, &a->dispatch) < 0)
-		return -ENOMEM;
-	a->control.dispatch = a->dispatch;
+	if (a->store) {
+		deps.loop = &a->loop;
+		deps.store = a->store;
+		deps.runner = a->runner;
+		deps.health = a->health;
+		deps.snapshots = a->snapshots;
+		deps.maintenance = a->maintenance;
+		deps.cassandra_config = a->cassandra_config;
+		deps.certs = a->certs;
+		deps.cfg = a->cfg;
+		deps.send_update = send_update_cb;
+		deps.send_data = a;
+		if (dispatch_new(&deps, &a->dispatch) < 0)
+			return -ENOMEM;
+		a->control.dispatch = a->dispatch;
+	}
 	if (a->cfg->controller.enabled &&
 	    controller_start(&a->loop, a->cfg, a->health, a->store, &hooks, &a->controller) < 0)
 		return -ENOMEM;
@@ -312,6 +361,8 @@ static void agent_stop(struct agent *a)
 	uv_close((uv_handle_t *)&a->watchdog, NULL);
 	uv_close((uv_handle_t *)&a->metrics_timer, NULL);
 	uv_close((uv_handle_t *)&a->expire_timer, NULL);
+	uv_close((uv_handle_t *)&a->journal_retry, NULL);
+	persist_observe(NULL, NULL);
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -423,6 +474,9 @@ int main(int argc, char **argv)
 	uv_timer_init(&a.loop, &a.expire_timer);
 	a.expire_timer.data = &a;
 	uv_timer_start(&a.expire_timer, expire_cb, 3600 * 1000, 3600 * 1000);
+	uv_timer_init(&a.loop, &a.journal_retry);
+	a.journal_retry.data = &a;
+	persist_observe(state_write_cb, &a);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		uint64_t half_ms = wd_usec / 2000;
 

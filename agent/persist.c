@@ -21,6 +21,15 @@ struct persist_req {
 	void *data;
 };
 
+static persist_observer_cb observer;
+static void *observer_data;
+
+void persist_observe(persist_observer_cb cb, void *data)
+{
+	observer = cb;
+	observer_data = data;
+}
+
 static void work_cb(uv_work_t *w)
 {
 	struct persist_req *r = w->data;
@@ -32,9 +41,13 @@ static void work_cb(uv_work_t *w)
 static void done_cb(uv_work_t *w, int status)
 {
 	struct persist_req *r = w->data;
+	int err = status < 0 ? status : r->err;
+	const char *msg = status < 0 ? "cancelled" : r->errmsg;
 
+	if (observer)
+		observer(observer_data, r->path, err, msg);
 	if (r->cb)
-		r->cb(r->data, status < 0 ? status : r->err, status < 0 ? "cancelled" : r->errmsg);
+		r->cb(r->data, err, msg);
 	free(r->path);
 	free(r->bytes);
 	free(r->history_dir);

@@ -10,6 +10,14 @@
  * says which step failed). */
 typedef void (*persist_cb)(void *data, int err, const char *errmsg);
 
+/* Sees every write of this module once it is done (from the loop, before its own callback):
+ * `path` as given, err 0 or a negative errno, `errmsg` which step failed. */
+typedef void (*persist_observer_cb)(void *data, const char *path, int err, const char *errmsg);
+
+/* Sets the one process-wide observer (NULL clears it); the daemon uses it to report the
+ * state directory's health. */
+void persist_observe(persist_observer_cb cb, void *data);
+
 /*
  * Replaces `path` with a copy of `len` bytes of `bytes` (temp + fsync + rename + fsync dir,
  * see fileio_replace(), no history) in a worker thread, then calls `cb` (may be NULL).

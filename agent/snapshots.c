@@ -25,6 +25,7 @@
 #include "host.h"
 #include "log.h"
 #include "nodetool_parse.h"
+#include "persist.h"
 #include "snapshot_plan.h"
 
 #define SNAPSHOT_TIMEOUT_MS (60ULL * 60 * 1000) /* the longest a snapshot may take (it flushes first) */
@@ -46,16 +47,6 @@ struct request {
 	char tag[SNAPSHOT_TAG_SIZE];
 	snapshots_done_cb cb;
 	void *data;
-};
-
-struct persist_work {
-	uv_work_t req;
-	struct snapshots *s;
-	char path[4096];
-	char text[SNAPSHOT_RECORD_MAX];
-	size_t len;
-	int err;
-	char errmsg[256];
 };
 
 struct snapshots {
@@ -151,32 +142,21 @@ static void run_end(struct snapshots *s, int err, const char *message)
 	plan(s);
 }
 
-/* ---- persisting the record (worker thread) ------------------------------------------ */
-
-static void persist_work_cb(uv_work_t *req)
-{
-	struct persist_work *w = req->data;
-
-	w->err = fileio_replace(w->path, w->text, w->len, 0600, NULL, 0, w->errmsg, sizeof w->errmsg);
-}
+/* ---- persisting the record (persist.c, a worker thread) ----------------------------- */
 
 static void run_take(struct snapshots *s);
 
-static void persist_done_cb(uv_work_t *req, int status)
+static void persisted_cb(void *data, int err, const char *errmsg)
 {
-	struct persist_work *w = req->data;
-	struct snapshots *s = w->s;
-	int err = status < 0 ? status : w->err;
+	struct snapshots *s = data;
 
 	s->pending--;
 	if (s->closing) {
-		free(w);
 		maybe_free(s);
 		return;
 	}
 	if (err)
-		log_err("snapshots", "cannot persist %s: %s", SNAPSHOTS_STATE_FILE, w->errmsg);
-	free(w);
+		log_err("snapshots", "cannot persist %s: %s", SNAPSHOTS_STATE_FILE, errmsg);
 	if (s->step == SNAP_PERSISTING) {
 		if (err) {
 			/* Without the slot on disk a crash could repeat it: do not take it. */
@@ -188,27 +168,17 @@ static void persist_done_cb(uv_work_t *req, int status)
 	}
 }
 
-/* Writes the record in a worker thread; the run goes on in persist_done_cb. */
+/* Writes the record off the loop; the run goes on in persisted_cb. */
 static int persist(struct snapshots *s)
 {
-	struct persist_work *w = calloc(1, sizeof *w);
-	int n;
+	char path[4096], text[SNAPSHOT_RECORD_MAX];
+	int n = snapshot_record_format(&s->rec, text, sizeof text);
 
-	if (!w)
-		return -ENOMEM;
-	w->s = s;
-	w->req.data = w;
-	snprintf(w->path, sizeof w->path, "%s/%s", s->cfg->state_directory, SNAPSHOTS_STATE_FILE);
-	n = snapshot_record_format(&s->rec, w->text, sizeof w->text);
-	if (n < 0) {
-		free(w);
+	if (n < 0)
 		return n;
-	}
-	w->len = (size_t)n;
-	if (uv_queue_work(s->loop, &w->req, persist_work_cb, persist_done_cb) < 0) {
-		free(w);
+	snprintf(path, sizeof path, "%s/%s", s->cfg->state_directory, SNAPSHOTS_STATE_FILE);
+	if (persist_write(s->loop, path, text, (size_t)n, 0600, persisted_cb, s) < 0)
 		return -EIO;
-	}
 	s->pending++;
 	return 0;
 }

@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +212,139 @@ START_TEST(unwritable_state_directory_is_an_error_at_open)
 }
 END_TEST
 
+static int observed_n, observed_err;
+
+static void observer_cb(void *data, int err)
+{
+	(void)data;
+	observed_n++;
+	observed_err = err;
+}
+
+static off_t journal_size(void)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/%s", dir, COMMAND_STORE_FILE);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* The descriptor the store holds on its journal (found in /proc/self/fd). */
+static int journal_fd(void)
+{
+	char path[128], link[256], target[256];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int fd = -1;
+
+	ck_assert_ptr_nonnull(d);
+	snprintf(path, sizeof path, "%s/%s", dir, COMMAND_STORE_FILE);
+	while ((de = readdir(d))) {
+		ssize_t n;
+
+		snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+		n = readlink(link, target, sizeof target - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, path) == 0)
+			fd = atoi(de->d_name);
+	}
+	closedir(d);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+START_TEST(a_full_disk_keeps_the_journal_whole_and_the_results_are_written_later)
+{
+	struct command_store *s = open_store(NOW);
+	int fd, saved, full;
+	off_t before;
+
+	command_store_observe(s, observer_cb, NULL);
+	command_store_put(s, "a", "run_nodetool", ST(SUCCEEDED), "ok", NULL, 0, NOW, synced_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(sync_err, 0);
+	ck_assert_int_eq(observed_err, 0);
+	before = journal_size();
+	/* The journal's descriptor now writes to /dev/full: every write fails with ENOSPC. */
+	fd = journal_fd();
+	saved = dup(fd);
+	full = open("/dev/full", O_WRONLY);
+	ck_assert_int_ge(full, 0);
+	ck_assert_int_eq(dup2(full, fd), fd);
+	command_store_put(s, "b", "run_nodetool", ST(SUCCEEDED), "ok", (const uint8_t *)"out", 3, NOW, synced_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(sync_err, -ENOSPC);
+	ck_assert_int_eq(observed_err, -ENOSPC);
+	ck_assert_int_eq(command_store_error(s), -ENOSPC);
+	ck_assert(!command_store_get(s, "b")->durable);
+	/* A retry while still full fails again and changes nothing on disk. */
+	command_store_retry(s);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(command_store_error(s), -ENOSPC);
+	command_store_put(s, "c", "run_nodetool", ST(RUNNING), "running", NULL, 0, NOW, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(journal_size(), before);
+	/* Space again: the retry writes what was kept in memory. */
+	ck_assert_int_eq(dup2(saved, fd), fd);
+	close(saved);
+	close(full);
+	observed_n = 0;
+	command_store_retry(s);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(observed_n, 1);
+	ck_assert_int_eq(observed_err, 0);
+	ck_assert_int_eq(command_store_error(s), 0);
+	ck_assert(command_store_get(s, "b")->durable);
+	ck_assert(command_store_get(s, "c")->durable);
+	close_store(s);
+	s = open_store(NOW + 1);
+	ck_assert_uint_eq(command_store_count(s), 3);
+	ck_assert_int_eq(command_store_get(s, "b")->status, ST(SUCCEEDED));
+	ck_assert_uint_eq(command_store_get(s, "b")->output_len, 3);
+	ck_assert_int_eq(command_store_get(s, "c")->status, ST(FAILED)); /* interrupted */
+	close_store(s);
+}
+END_TEST
+
+START_TEST(a_torn_write_is_cut_back_so_later_records_are_not_lost)
+{
+	struct command_store *s = open_store(NOW);
+	static uint8_t big[4096];
+	struct rlimit old, lim;
+	off_t before;
+
+	command_store_put(s, "a", "run_nodetool", ST(SUCCEEDED), "ok", NULL, 0, NOW, synced_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	before = journal_size();
+	/* RLIMIT_FSIZE lets 100 bytes of the next record through, then EFBIG: a torn record. */
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)before + 100;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	memset(big, 'x', sizeof big);
+	command_store_put(s, "b", "run_nodetool", ST(SUCCEEDED), "ok", big, sizeof big, NOW, synced_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(sync_err, -EFBIG);
+	ck_assert_int_eq(journal_size(), before); /* cut back to the last whole record */
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	sync_err = 0;
+	command_store_put(s, "c", "run_nodetool", ST(SUCCEEDED), "ok", NULL, 0, NOW, synced_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(sync_err, 0);
+	close_store(s);
+	s = open_store(NOW + 1);
+	ck_assert_uint_eq(command_store_count(s), 3);
+	ck_assert_uint_eq(command_store_get(s, "b")->output_len, sizeof big);
+	ck_assert_ptr_nonnull(command_store_get(s, "c"));
+	close_store(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("command_store");
@@ -225,6 +361,8 @@ int main(void)
 	tcase_add_test(tc, many_puts_are_grouped_into_few_syncs_and_keep_order);
 	tcase_add_test(tc, empty_id_is_refused);
 	tcase_add_test(tc, unwritable_state_directory_is_an_error_at_open);
+	tcase_add_test(tc, a_full_disk_keeps_the_journal_whole_and_the_results_are_written_later);
+	tcase_add_test(tc, a_torn_write_is_cut_back_so_later_records_are_not_lost);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
