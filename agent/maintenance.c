@@ -97,6 +97,7 @@ struct maintenance {
 	bool busy; /* a step's call is in flight */
 	bool session;
 	bool paused;
+	bool pause_writing, pause_dirty; /* maintenance.paused: a write in flight, another due */
 
 	/* the journal */
 	enum phase phase;
@@ -257,6 +258,59 @@ static int journal_write(struct maintenance *m)
 		m->busy = true;
 	}
 	return rc;
+}
+
+static void pause_write(struct maintenance *m);
+
+static void pause_written_cb(void *data, int err, const char *errmsg)
+{
+	struct maintenance *m = data;
+
+	m->pending--;
+	m->pause_writing = false;
+	if (m->closing) {
+		maybe_free(m);
+		return;
+	}
+	if (err)
+		log_err("maintenance", "cannot record the pause in %s: %s (it holds until the agent stops)",
+			MAINTENANCE_PAUSE_FILE, errmsg);
+	if (m->pause_dirty)
+		pause_write(m);
+}
+
+/* Records m->paused; one write at a time, so the file ends with the newest state. */
+static void pause_write(struct maintenance *m)
+{
+	const char *text = m->paused ? "paused\n" : "resumed\n";
+	char path[4096];
+
+	if (m->pause_writing) {
+		m->pause_dirty = true;
+		return;
+	}
+	m->pause_dirty = false;
+	snprintf(path, sizeof path, "%s/%s", m->cfg->state_directory, MAINTENANCE_PAUSE_FILE);
+	if (persist_write(m->loop, path, text, strlen(text), 0600, pause_written_cb, m) < 0) {
+		log_err("maintenance", "cannot record the pause in %s: out of memory", MAINTENANCE_PAUSE_FILE);
+		return;
+	}
+	m->pending++;
+	m->pause_writing = true;
+}
+
+static void load_pause(struct maintenance *m)
+{
+	char path[4096], err[256], *buf = NULL;
+	size_t len;
+
+	snprintf(path, sizeof path, "%s/%s", m->cfg->state_directory, MAINTENANCE_PAUSE_FILE);
+	if (fileio_read(path, 64, &buf, &len, err, sizeof err) < 0)
+		return;
+	m->paused = len >= 6 && strncmp(buf, "paused", 6) == 0;
+	if (m->paused)
+		log_notice("maintenance", "maintenance is paused (recorded in %s before this start)", path);
+	free(buf);
 }
 
 /* Enters `p`: journals it, then step() performs its side effect. */
@@ -987,6 +1041,7 @@ int maintenance_start(uv_loop_t *loop, const struct agent_config *cfg, struct he
 	m->runner = runner;
 	m->outbox = *outbox;
 	load_journal(m);
+	load_pause(m);
 	/* Steps that were under way are redone from their start (all idempotent). */
 	if (m->phase == PH_STOPPED)
 		m->unit_wait_since = 0;
@@ -1038,10 +1093,12 @@ int maintenance_request(struct maintenance *m, CassandraAgent__V1__MaintenanceKi
 
 void maintenance_pause(struct maintenance *m, bool paused)
 {
-	if (m->paused != paused)
-		health_event(m->health, "maintenance", paused ? "paused" : "resumed", "maintenance %s",
-			     paused ? "paused" : "resumed");
+	if (m->paused == paused)
+		return;
+	health_event(m->health, "maintenance", paused ? "paused" : "resumed", "maintenance %s",
+		     paused ? "paused" : "resumed");
 	m->paused = paused;
+	pause_write(m);
 }
 
 int maintenance_force_release(struct maintenance *m, char *err, size_t errlen)

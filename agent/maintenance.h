@@ -11,8 +11,9 @@
 #include "health.h"
 #include "nodetool.h"
 
-#define MAINTENANCE_JOURNAL "maintenance.journal" /* in state_directory */
-#define MAINTENANCE_TICK_MS 1000                  /* how often triggers and recovery are checked */
+#define MAINTENANCE_JOURNAL    "maintenance.journal" /* in state_directory */
+#define MAINTENANCE_PAUSE_FILE "maintenance.paused"  /* in state_directory: "paused" or "resumed" */
+#define MAINTENANCE_TICK_MS    1000                  /* how often triggers and recovery are checked */
 
 struct maintenance;
 
@@ -41,7 +42,9 @@ void maintenance_apply_config(struct maintenance *m, const struct agent_config *
 int maintenance_request(struct maintenance *m, CassandraAgent__V1__MaintenanceKind kind, const char *version,
 			bool allow_minor, bool allow_major, const char *reason, char *err, size_t errlen);
 
-/* PauseMaintenance / `maintenance pause|resume`: paused blocks new maintenance (not one under way). */
+/* PauseMaintenance / `maintenance pause|resume`: paused blocks new maintenance (not one under way).
+ * Recorded in state_directory/maintenance.paused (off the loop), so a pause outlives a restart
+ * or a reboot of the agent; a failed write is logged (and raises STATE_DIRECTORY_FAILED). */
 void maintenance_pause(struct maintenance *m, bool paused);
 
 /* `lease release --force`: ends a STUCK (or any held) lease without the recovery check:

@@ -222,12 +222,18 @@ class Guards(Node):
         self.env.edit_state(lambda s: [n.update(status="U") for n in s["nodes"] if n["address"] == "10.0.1.12"])
         wait_for(lambda: self.calls("drain") == 1, 15, "drain once healthy")
 
-    def test_pause_blocks_new_maintenance(self):
+    def test_pause_blocks_new_maintenance_and_outlives_a_restart(self):
         self.start()
         self.env.ctl("maintenance", "pause")
         open(self.sentinel, "w").close()
         st = self.wait_phase("BLOCKED")
         self.assertIn("maintenance is paused", st["blockers"])
+        # An agent restart (upgrade, crash, the node's reboot) keeps the pause.
+        self.assertEqual(self.env.stop_agent(), 0)
+        self.env.start_agent()
+        wait_for(lambda: "maintenance is paused" in self.lease().get("blockers", []), 15, "paused after the restart")
+        time.sleep(1.5)
+        self.assertEqual(self.ctl.records("lease_request"), [])
         self.env.ctl("maintenance", "resume")
         self.ctl.wait("lease_request", timeout=20)
 
