@@ -106,10 +106,7 @@ size_t blockers_evaluate(const struct blockers_input *in, struct blockers *b)
 			const struct nt_peer *p = &in->ring->peers[i];
 			bool own_rack = strcmp(p->datacenter, in->datacenter) == 0 && strcmp(p->rack, in->rack) == 0;
 
-			if (p->state != 'N')
-				add(b, "peer %s (%s/%s) is %c%c", p->address, p->datacenter, p->rack, p->status,
-				    p->state);
-			else if (!own_rack && p->status != 'U')
+			if (p->state != 'N' || (!own_rack && p->status != 'U'))
 				add(b, "peer %s (%s/%s) is %c%c", p->address, p->datacenter, p->rack, p->status,
 				    p->state);
 		}
@@ -142,7 +139,10 @@ static int parse_version(const char *s, int v[3])
 	int n = 0;
 
 	v[0] = v[1] = v[2] = -1;
-	if (!s || sscanf(s, "%d.%d.%d%n", &v[0], &v[1], &v[2], &n) != 3 || v[0] < 0 || v[1] < 0 || v[2] < 0)
+	/* At most 9 digits a component: a longer one cannot overflow the int (undefined; glibc read
+	 * "4.4294967297.0" as 4.1.0), it stops the match and the version is refused. */
+	// NOLINTNEXTLINE(cert-err34-c): the widths keep every component in range of an int
+	if (!s || sscanf(s, "%9d.%9d.%9d%n", &v[0], &v[1], &v[2], &n) != 3 || v[0] < 0 || v[1] < 0 || v[2] < 0)
 		return -EINVAL;
 	return s[n] == '\0' || s[n] == '-' ? 0 : -EINVAL; /* "4.1.8" or "4.1.8-SNAPSHOT" */
 }

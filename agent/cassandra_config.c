@@ -427,36 +427,43 @@ void cassandra_config_rackdc_read(const char *text, char *dc, size_t dclen, char
 
 char *cassandra_config_rackdc_render(const char *old, const char *dc, const char *rack, bool prefer_local)
 {
-	size_t cap = (old ? strlen(old) : 0) + strlen(dc) + strlen(rack) + 64, o = 0;
-	char *out = malloc(cap);
 	bool seen_dc = false, seen_rack = false, seen_pl = false;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len); /* grows as needed: any number of dc=/rack= lines */
+	int rc;
 
-	if (!out)
+	if (!f)
 		return NULL;
 	for (const char *l = old; l && *l;) {
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) : strlen(l);
 
 		if (n >= 3 && strncmp(l, "dc=", 3) == 0) {
-			o += (size_t)snprintf(out + o, cap - o, "dc=%s\n", dc);
+			fprintf(f, "dc=%s\n", dc);
 			seen_dc = true;
 		} else if (n >= 5 && strncmp(l, "rack=", 5) == 0) {
-			o += (size_t)snprintf(out + o, cap - o, "rack=%s\n", rack);
+			fprintf(f, "rack=%s\n", rack);
 			seen_rack = true;
 		} else if (n >= 13 && strncmp(l, "prefer_local=", 13) == 0) {
-			o += (size_t)snprintf(out + o, cap - o, "prefer_local=%s\n", prefer_local ? "true" : "false");
+			fprintf(f, "prefer_local=%s\n", prefer_local ? "true" : "false");
 			seen_pl = true;
 		} else {
-			o += (size_t)snprintf(out + o, cap - o, "%.*s\n", (int)n, l);
+			fprintf(f, "%.*s\n", (int)n, l);
 		}
 		l = e ? e + 1 : NULL;
 	}
 	if (!seen_dc)
-		o += (size_t)snprintf(out + o, cap - o, "dc=%s\n", dc);
+		fprintf(f, "dc=%s\n", dc);
 	if (!seen_rack)
-		o += (size_t)snprintf(out + o, cap - o, "rack=%s\n", rack);
+		fprintf(f, "rack=%s\n", rack);
 	if (!seen_pl && prefer_local)
-		o += (size_t)snprintf(out + o, cap - o, "prefer_local=true\n");
+		fputs("prefer_local=true\n", f);
+	rc = ferror(f);
+	if (fclose(f) != 0 || rc) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 

@@ -437,7 +437,7 @@ static int pem_pass_cb(char *buf, int size, int rwflag, void *u)
 	(void)rwflag;
 	if (n > (size_t)size)
 		return -1;
-	memcpy(buf, u, n);
+	memcpy(buf, u, n); // NOLINT(bugprone-not-null-terminated-result): OpenSSL takes the length returned, no NUL
 	return (int)n;
 }
 
@@ -936,10 +936,10 @@ static int plan_certs(STACK_OF(X509) * certs, char (*aliases)[CERTSTORE_ALIAS_MA
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
 		X509 *c = sk_X509_value(certs, i);
-		int rc;
 
 		skip[i] = false;
-		if (sha256_of(c, md[i]) < 0 || (rc = certstore_cert_alias(c, aliases[i], CERTSTORE_ALIAS_MAX)) < 0) {
+		/* certstore_cert_alias() fails only on ENOMEM here: the buffer is large enough */
+		if (sha256_of(c, md[i]) < 0 || certstore_cert_alias(c, aliases[i], CERTSTORE_ALIAS_MAX) < 0) {
 			free(md);
 			return -ENOMEM;
 		}

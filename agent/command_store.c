@@ -100,6 +100,7 @@ static void entry_remove(struct command_store *s, struct entry *e)
 {
 	if (e->in_undelivered)
 		DL_DELETE(s->undelivered, e);
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash: the analyzer loses hh.next across HASH_ITER
 	HASH_DEL(s->by_id, e);
 	entry_free(e);
 }

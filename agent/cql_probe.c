@@ -123,8 +123,10 @@ static int cql_error_frame(const uint8_t *body, size_t blen, char *err, size_t e
 	}
 	code = cql_be32(body);
 	n = slen < CQL_SERVER_MSG_MAX ? slen : CQL_SERVER_MSG_MAX;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		// NOLINTNEXTLINE(bugprone-narrowing-conversions): a char either way, '?' is an int in C
 		msg[i] = (s[i] < 0x20 || s[i] == 0x7f) ? '?' : (char)s[i];
+	}
 	msg[n] = '\0';
 	cql_seterr(err, errlen, "server error 0x%04" PRIx32 ": %s%s", code, msg, slen > n ? "..." : "");
 	return -EPROTO;

@@ -729,6 +729,7 @@ static void *arena_dup(struct arena *a, const void *init, size_t size)
 }
 
 /* A new message of `type` in the arena, set to its protobuf-c INIT value. */
+// NOLINTNEXTLINE(bugprone-macro-parentheses): init is the braced list of a compound literal
 #define ARENA_NEW(a, type, init) ((type *)arena_dup((a), &(type)init, sizeof(type)))
 
 static CassandraAgent__V1__PeerStatus peer_status(char c)

@@ -260,6 +260,7 @@ int host_sample_read(struct host_cpu *prev, struct host_sample *out)
 	r = host_read_file("/proc/stat", buf, HOST_STAT_READ_MAX, &len);
 	if (r < 0)
 		goto fail_read;
+	// NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): len is set when r >= 0 (errno > 0)
 	r = host_parse_proc_stat(buf, len, &cur);
 	if (r < 0)
 		goto fail_parse_stat;

@@ -67,6 +67,7 @@ static bool nt_ishex(char c)
 
 static char nt_lower(char c)
 {
+	// NOLINTNEXTLINE(bugprone-narrowing-conversions): a char either way (the ?: is an int in C)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
@@ -412,6 +413,7 @@ static void *nt_grow(void *arr, size_t *cap, size_t n, size_t elem)
 /* True for the "UN", "DJ", "?N"... field that starts every status row. */
 static bool nt_is_state_code(struct nt_str t)
 {
+	// NOLINTNEXTLINE(bugprone-not-null-terminated-result): the NUL must not match
 	return t.n == 2 && memchr("UD?", t.p[0], 3) && memchr("NLJM", t.p[1], 4);
 }
 

@@ -101,6 +101,7 @@ static json_t *pb_json_string(const char *s, size_t len)
 			memcpy(buf + o, s + i, n);
 			o += n;
 		} else {
+			// NOLINTNEXTLINE(bugprone-not-null-terminated-result): U+FFFD into the middle of buf
 			memcpy(buf + o, "\xEF\xBF\xBD", 3);
 			o += 3;
 		}
@@ -133,6 +134,7 @@ static json_t *pb_json_base64(const uint8_t *data, size_t len)
 		uint32_t v = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0);
 		out[o++] = alphabet[v >> 18 & 63];
 		out[o++] = alphabet[v >> 12 & 63];
+		// NOLINTNEXTLINE(bugprone-narrowing-conversions): a char either way, '=' is an int in C
 		out[o++] = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
 		out[o++] = '=';
 	}

@@ -1292,6 +1292,7 @@ static void put_string(struct ye_buf *b, const char *s, size_t n, bool flow, enu
 {
 	bool looks_other = yaml_edit_resolve_plain(s, n) != YAML_EDIT_STR || match_snake_number(s, n);
 
+	// NOLINTBEGIN(bugprone-branch-clone): the branches are the order of preference, so styles repeat
 	if (prefer == YAML_EDIT_DOUBLE_QUOTED) {
 		put_double(b, s, n);
 	} else if (prefer == YAML_EDIT_SINGLE_QUOTED && single_ok(s, n)) {
@@ -1303,6 +1304,7 @@ static void put_string(struct ye_buf *b, const char *s, size_t n, bool flow, enu
 	} else {
 		put_double(b, s, n);
 	}
+	// NOLINTEND(bugprone-branch-clone)
 }
 
 /* A scalar of the value document; `after_colon`: in block context right after "key:". */
@@ -1825,6 +1827,7 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 		put_flow(r, v); /* v is the wrapping mapping: strip its braces below */
 		if (!b->oom) {
 			/* put_flow wrote "{key: value}" (after the optional ", "): drop the braces */
+			// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): put_flow wrote at least "{}"
 			char *brace = memchr(b->p, '{', b->len);
 
 			if (brace) {
@@ -1909,6 +1912,7 @@ static int parse_value(const char *value, struct yaml_edit_doc **vdoc, char *err
 	rc = yaml_edit_parse(value ? value : "", value ? strlen(value) : 0, vdoc, verr, sizeof(verr));
 	if (rc < 0)
 		return ye_fail(err, errlen, rc, "value '%.*s': %s", YE_QUOTE_MAX, value ? value : "", verr);
+	// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): set when yaml_edit_parse() returns 0
 	for (size_t i = 0; i < (*vdoc)->n_nodes; i++) {
 		const struct yaml_edit_node *n = &(*vdoc)->nodes[i];
 
@@ -1964,6 +1968,7 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 	rc = parse_value(value, &vdoc, err, errlen);
 	if (rc < 0)
 		return rc;
+	// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): set when parse_value() returns 0
 	if (vdoc->root < 0) { /* empty value: null */
 		empty.nodes = &null_node;
 		empty.n_nodes = 1;
@@ -2131,6 +2136,7 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 			rc = find_colon(doc, pk, &colon, err, errlen);
 			if (rc < 0)
 				return rc;
+			// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): set by find_colon() == 0
 			from = colon + 1;
 			buf_putc(&b, ' ');
 		}
@@ -2375,6 +2381,7 @@ int yaml_edit_get_seeds(const struct yaml_edit_doc *doc, char ***out)
 	const char *s, *e;
 
 	*out = NULL;
+	// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): n is set when the lookup returns 0
 	if (yaml_edit_lookup(doc, YAML_EDIT_SEEDS_PATH, &n, NULL, 0) < 0 || n->kind != YAML_EDIT_SCALAR)
 		return -ENOENT;
 	for (size_t i = 0; i < n->value_len; i++)

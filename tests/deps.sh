@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages the build and the tests need, only those missing.
 set -euo pipefail
 pkgs=(
-  build-essential pkg-config meson ninja-build clang clang-format libclang-rt-14-dev
+  build-essential pkg-config meson ninja-build clang clang-format clang-tidy libclang-rt-14-dev
   libuv1-dev libyaml-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
   libsystemd-dev libjansson-dev check uthash-dev
   python3 python3-protobuf protobuf-compiler python3-dbusmock python3-yaml python3-dbus python3-prometheus-client

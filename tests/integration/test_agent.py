@@ -271,6 +271,13 @@ class SocketClients(unittest.TestCase):
         self.addCleanup(s.close)
         return s
 
+    def test_agentctl_output_cut_short_is_a_failure(self):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([AGENTCTL, "--socket", self.env.socket, "status"], stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot write to standard output", r.stderr)
+
     def test_garbage_gets_an_error_and_the_client_can_go_on(self):
         s = self.connect()
         s.sendall(b"\x00\xff\xfegarbage\x07\n")

@@ -203,6 +203,10 @@ START_TEST(version_policy)
 	ck_assert_ptr_nonnull(strstr(err, "downgrade"));
 	ck_assert_int_eq(blockers_version_policy("4.1.8", "4.1", false, false, err, sizeof err), -EINVAL);
 	ck_assert_int_eq(blockers_version_policy("", "4.1.9", false, false, err, sizeof err), -EINVAL);
+	/* a component too long for an int is refused, not wrapped ("4.4294967297.0" once read as 4.1.0,
+	 * a minor upgrade passing as a patch) */
+	ck_assert_int_eq(blockers_version_policy("4.1.0", "4.4294967297.0", false, false, err, sizeof err), -EINVAL);
+	ck_assert_int_eq(blockers_version_policy("4.1.0", "4.1.0000000001", false, false, err, sizeof err), -EINVAL);
 }
 END_TEST
 
