@@ -804,6 +804,11 @@ static void tick_cb(uv_timer_t *t)
 
 /* ---- public -------------------------------------------------------------------------- */
 
+void controller_set_store(struct controller *c, struct command_store *store)
+{
+	c->store = store;
+}
+
 int controller_send_update(struct controller *c, const CassandraAgent__V1__CommandUpdate *u)
 {
 	CassandraAgent__V1__Envelope env = CASSANDRA_AGENT__V1__ENVELOPE__INIT;

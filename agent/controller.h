@@ -44,6 +44,9 @@ struct controller_hooks {
 int controller_start(uv_loop_t *loop, const struct agent_config *cfg, struct health *h, struct command_store *store,
 		     const struct controller_hooks *hooks, struct controller **out);
 
+/* The journal became available after start (it was NULL): used from the next session on. */
+void controller_set_store(struct controller *c, struct command_store *store);
+
 /*
  * Sends a CommandUpdate when a session is up. A final status is marked delivered in the
  * store once written to the socket; when no session is up it stays undelivered and is sent

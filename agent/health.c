@@ -596,6 +596,8 @@ void health_update_state_write(struct health *h, const char *path, int err, cons
 
 void health_update_state_directory(struct health *h, const char *path, const char *error)
 {
+	if (strcmp(h->state_dir, path) == 0 && strcmp(h->state_dir_error, error) == 0)
+		return;
 	copy_str(h->state_dir, sizeof h->state_dir, path);
 	copy_str(h->state_dir_error, sizeof h->state_dir_error, error);
 	health_updated(h, true);

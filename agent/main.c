@@ -49,7 +49,9 @@ struct agent {
 	uv_timer_t watchdog;
 	uv_timer_t metrics_timer;
 	uv_timer_t expire_timer;
-	uv_timer_t journal_retry; /* runs while the last journal write failed */
+	uv_timer_t journal_retry;  /* runs while the last journal write failed */
+	uv_timer_t journal_reopen; /* runs while the journal could not be opened */
+	bool journal_opening;      /* an open is under way in a worker thread */
 	char journal_path[4096];
 	bool watchdog_on;
 	bool stopping;
@@ -171,14 +173,106 @@ static void journal_written_cb(void *data, int err)
 		uv_timer_stop(&a->journal_retry);
 }
 
+/* Takes an opened journal: commands run from now on (the dispatcher is made here). */
+static int agent_take_journal(struct agent *a, struct command_store *store)
+{
+	struct dispatch_deps deps = {
+		.loop = &a->loop,
+		.store = store,
+		.runner = a->runner,
+		.health = a->health,
+		.snapshots = a->snapshots,
+		.maintenance = a->maintenance,
+		.cassandra_config = a->cassandra_config,
+		.certs = a->certs,
+		.cfg = a->cfg,
+		.send_update = send_update_cb,
+		.send_data = a,
+	};
+
+	a->store = store;
+	snprintf(a->journal_path, sizeof a->journal_path, "%s/%s", a->cfg->state_directory, COMMAND_STORE_FILE);
+	command_store_observe(store, journal_written_cb, a);
+	if (dispatch_new(&deps, &a->dispatch) < 0)
+		return -ENOMEM;
+	a->control.dispatch = a->dispatch;
+	if (a->controller)
+		controller_set_store(a->controller, store);
+	return 0;
+}
+
+/* Opening the journal again, off the loop (it reads, compacts and fsyncs the file). */
+struct journal_open {
+	uv_work_t req;
+	struct agent *a;
+	char dir[4096];
+	int64_t now_ms;
+	struct command_store *store;
+	int rc;
+	char err[512];
+};
+
+static void journal_open_work_cb(uv_work_t *req)
+{
+	struct journal_open *w = req->data;
+
+	/* Only remembers the loop: no libuv call is made from this thread. */
+	w->rc = command_store_open(&w->a->loop, w->dir, w->now_ms, &w->store, w->err, sizeof w->err);
+}
+
+static void journal_open_done_cb(uv_work_t *req, int status)
+{
+	struct journal_open *w = req->data;
+	struct agent *a = w->a;
+
+	a->journal_opening = false;
+	if (status == 0 && w->rc == 0) {
+		if (a->stopping) {
+			command_store_close(w->store);
+		} else if (agent_take_journal(a, w->store) == 0) {
+			log_notice("main", "command journal %s/%s opened: commands run again", w->dir,
+				   COMMAND_STORE_FILE);
+			uv_timer_stop(&a->journal_reopen);
+			health_update_state_directory(a->health, w->dir, "");
+			/* opening rewrote the journal: the directory takes writes again */
+			health_update_state_write(a->health, a->journal_path, 0, NULL);
+		}
+	} else if (status == 0 && !a->stopping) {
+		health_update_state_directory(a->health, w->dir, w->err);
+	}
+	free(w);
+}
+
+/* Every 10 s while the journal is unavailable: try to open it again. */
+static void journal_reopen_cb(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	struct journal_open *w;
+	struct timespec ts;
+
+	if (a->store || a->journal_opening || a->stopping || !(w = calloc(1, sizeof *w)))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w->a = a;
+	w->req.data = w;
+	w->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	snprintf(w->dir, sizeof w->dir, "%s", a->cfg->state_directory);
+	if (uv_queue_work(&a->loop, &w->req, journal_open_work_cb, journal_open_done_cb) < 0) {
+		free(w);
+		return;
+	}
+	a->journal_opening = true;
+}
+
 /* The jobs, the command journal, the dispatcher, and the controller channel when one is
  * configured. Without a usable journal no command runs (results could not be kept
- * idempotent): the controller session still carries health (STATE_DIRECTORY_FAILED) and
- * every command is REJECTED; the agent still serves its socket. */
+ * idempotent): the controller session still carries health (STATE_DIRECTORY_FAILED), every
+ * command is REJECTED, the agent still serves its socket, and it opens the journal again
+ * every 10 s (once the directory is fixed, commands run without a restart). */
 static int agent_start_jobs(struct agent *a)
 {
 	char err[512];
-	struct dispatch_deps deps = {0};
+	struct command_store *store = NULL;
 	struct controller_hooks hooks = {
 		.command = command_cb,
 		.lease_grant = lease_grant_cb,
@@ -203,30 +297,13 @@ static int agent_start_jobs(struct agent *a)
 	if (certs_job_start(&a->loop, a->cfg, a->health, a->runner, a->cassandra_config, &a->certs) < 0)
 		return -ENOMEM;
 	a->control.certs = a->certs;
-	rc = command_store_open(&a->loop, a->cfg->state_directory, a->started_unix_ms, &a->store, err, sizeof err);
+	rc = command_store_open(&a->loop, a->cfg->state_directory, a->started_unix_ms, &store, err, sizeof err);
 	if (rc < 0) {
-		log_err("main", "command journal unavailable, no command will run: %s", err);
+		log_err("main", "command journal unavailable, no command will run until it opens: %s", err);
 		health_update_state_directory(a->health, a->cfg->state_directory, err);
-		a->store = NULL;
-	} else {
-		snprintf(a->journal_path, sizeof a->journal_path, "%s/%s", a->cfg->state_directory, COMMAND_STORE_FILE);
-		command_store_observe(a->store, journal_written_cb, a);
-	}
-	if (a->store) {
-		deps.loop = &a->loop;
-		deps.store = a->store;
-		deps.runner = a->runner;
-		deps.health = a->health;
-		deps.snapshots = a->snapshots;
-		deps.maintenance = a->maintenance;
-		deps.cassandra_config = a->cassandra_config;
-		deps.certs = a->certs;
-		deps.cfg = a->cfg;
-		deps.send_update = send_update_cb;
-		deps.send_data = a;
-		if (dispatch_new(&deps, &a->dispatch) < 0)
-			return -ENOMEM;
-		a->control.dispatch = a->dispatch;
+		uv_timer_start(&a->journal_reopen, journal_reopen_cb, 10000, 10000);
+	} else if (agent_take_journal(a, store) < 0) {
+		return -ENOMEM;
 	}
 	if (a->cfg->controller.enabled &&
 	    controller_start(&a->loop, a->cfg, a->health, a->store, &hooks, &a->controller) < 0)
@@ -362,6 +439,7 @@ static void agent_stop(struct agent *a)
 	uv_close((uv_handle_t *)&a->metrics_timer, NULL);
 	uv_close((uv_handle_t *)&a->expire_timer, NULL);
 	uv_close((uv_handle_t *)&a->journal_retry, NULL);
+	uv_close((uv_handle_t *)&a->journal_reopen, NULL);
 	persist_observe(NULL, NULL);
 }
 
@@ -477,6 +555,8 @@ int main(int argc, char **argv)
 	uv_timer_start(&a.expire_timer, expire_cb, 3600 * 1000, 3600 * 1000);
 	uv_timer_init(&a.loop, &a.journal_retry);
 	a.journal_retry.data = &a;
+	uv_timer_init(&a.loop, &a.journal_reopen);
+	a.journal_reopen.data = &a;
 	persist_observe(state_write_cb, &a);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		uint64_t half_ms = wd_usec / 2000;
