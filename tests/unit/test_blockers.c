@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "blockers.h"
+#include "check_run.h"
 
 /* 2026-11-21 is a Saturday; 02:30 UTC. */
 #define SAT_0230 1795228200000LL
@@ -214,8 +215,6 @@ int main(void)
 {
 	Suite *s = suite_create("blockers");
 	TCase *tc = tcase_create("blockers");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, healthy_ring_has_no_blocker);
@@ -231,9 +230,5 @@ int main(void)
 	tcase_add_test(tc, window_crossing_midnight_belongs_to_its_start_day);
 	tcase_add_test(tc, version_policy);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -13,6 +13,7 @@
 
 #include "command_store.h"
 #include "log.h"
+#include "check_run.h"
 
 #define ST(x) CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_##x
 #define NOW   1700000000000LL
@@ -349,8 +350,6 @@ int main(void)
 {
 	Suite *su = suite_create("command_store");
 	TCase *tc = tcase_create("journal");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, put_fires_the_callback_once_durable_and_get_returns_it);
@@ -364,9 +363,5 @@ int main(void)
 	tcase_add_test(tc, a_full_disk_keeps_the_journal_whole_and_the_results_are_written_later);
 	tcase_add_test(tc, a_torn_write_is_cut_back_so_later_records_are_not_lost);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(su);
 }

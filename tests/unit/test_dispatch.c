@@ -8,6 +8,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "check_run.h"
 
 #define ST(x) CASSANDRA_AGENT__V1__COMMAND_STATUS__COMMAND_STATUS_##x
 
@@ -256,8 +257,6 @@ int main(void)
 {
 	Suite *s = suite_create("dispatch");
 	TCase *pure = tcase_create("allow-list"), *tc = tcase_create("execution");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(pure, allowed_subcommands_with_valid_names_pass);
 	tcase_add_test(pure, disallowed_subcommands_are_refused);
@@ -271,9 +270,5 @@ int main(void)
 	tcase_add_test(tc, commands_run_one_at_a_time_in_arrival_order);
 	suite_add_tcase(s, pure);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

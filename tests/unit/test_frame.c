@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "check_run.h"
 
 static uint8_t *encode_ping(uint64_t nonce, uint64_t seq, size_t *len)
 {
@@ -151,8 +152,6 @@ int main(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, round_trip_keeps_seq_and_body);
 	tcase_add_test(tc, frames_split_byte_by_byte_and_glued_together);
@@ -162,9 +161,5 @@ int main(void)
 	tcase_add_test(tc, truncated_frame_waits_for_more);
 	tcase_add_test(tc, unknown_fields_and_an_unknown_oneof_member_decode);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "health.h"
 #include "log.h"
+#include "check_run.h"
 
 static struct agent_config cfg;
 static struct health *h;
@@ -273,11 +274,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite());
 }

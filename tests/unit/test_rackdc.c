@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cassandra_config.h"
+#include "check_run.h"
 
 static void render_is(const char *old, const char *dc, const char *rack, bool pl, const char *want)
 {
@@ -73,16 +74,10 @@ int main(void)
 {
 	Suite *su = suite_create("rackdc");
 	TCase *tc = tcase_create("rackdc");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, values_are_replaced_and_every_other_line_kept);
 	tcase_add_test(tc, repeated_short_lines_with_long_values_fit);
 	tcase_add_test(tc, read_takes_the_last_value_and_trims_line_ends);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(su);
 }

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "health.h"
 #include "status_server.h"
+#include "check_run.h"
 
 static uv_loop_t loop;
 static uv_async_t stop_async;
@@ -342,11 +343,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite());
 }
