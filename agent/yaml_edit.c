@@ -222,6 +222,11 @@ static int precheck(struct yaml_edit_doc *d, char *err, size_t errlen)
 				return ye_fail(err, errlen, -EINVAL,
 					       "%zu:%zu: Unicode line separator U+%04X (use a line feed)", line, col,
 					       (unsigned)cp);
+			/* libyaml skips a byte order mark anywhere; the editor's columns and its
+			 * whitespace would not (found by fuzzing: a comma doubled in a flow mapping) */
+			if (cp == 0xFEFF && i > 0)
+				return ye_fail(err, errlen, -EINVAL,
+					       "%zu:%zu: byte order mark (U+FEFF) inside the document", line, col);
 			d->ascii = false;
 		}
 		if (in_indent) {
