@@ -1675,12 +1675,21 @@ static int check_anchors(const struct yaml_edit_doc *d, const struct yaml_edit_n
 /* Whether mapping key `k` is written as an explicit key (`? k`). */
 static bool explicit_key(const struct yaml_edit_doc *d, const struct yaml_edit_node *k)
 {
-	size_t i = k->start;
+	size_t i = k->start, j;
 
 	while (i > 0 && (d->buf[i - 1] == ' ' || d->buf[i - 1] == '\t'))
 		i--;
-	return i > 0 && d->buf[i - 1] == '?' &&
-	       (i == 1 || d->bom == i - 1 || strchr(" \t\r\n{[,", d->buf[i - 2]) != NULL);
+	if (i > 0 && d->buf[i - 1] == '?' &&
+	    (i == 1 || d->bom == i - 1 || strchr(" \t\r\n{[,", d->buf[i - 2]) != NULL))
+		return true;
+	/* the key on a line below its '?' ("?\n  k\n: v"): a '?' alone on an earlier line */
+	while (i > 0 && strchr(" \t\r\n", d->buf[i - 1]))
+		i--;
+	if (i == 0 || d->buf[i - 1] != '?')
+		return false;
+	for (j = i - 1; j > d->bom && (d->buf[j - 1] == ' ' || d->buf[j - 1] == '\t'); j--)
+		;
+	return j == d->bom || d->buf[j - 1] == '\n';
 }
 
 /* Refuses to edit in collection `n` when it holds an explicit key (`? k`) at any depth: the spans
@@ -1850,10 +1859,11 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 				       "the document ends with '...': refusing to append a key after it");
 		unsigned indent = 0;
 
-		/* a document indented as a whole keeps its indentation: the column of its first key,
-		 * not that of a tag or an anchor on the line above (`  !!map\nm: 1`) */
+		/* a document indented as a whole keeps its indentation: the column of the mapping, or
+		 * of its first key when a tag or an anchor stands on the line above (`  !!map\nm: 1`) */
 		if (p && p->kind == YAML_EDIT_MAPPING) {
-			const struct yaml_edit_node *k = p->first >= 0 ? node_at(d, p->first) : p;
+			const struct yaml_edit_node *k =
+				(p->tagged || p->anchored) && p->first >= 0 ? node_at(d, p->first) : p;
 			size_t ls = line_start(d, k->start);
 
 			if (ls == 0 && d->bom && k->start >= d->bom)
