@@ -1679,8 +1679,7 @@ static bool explicit_key(const struct yaml_edit_doc *d, const struct yaml_edit_n
 
 	while (i > 0 && (d->buf[i - 1] == ' ' || d->buf[i - 1] == '\t'))
 		i--;
-	if (i > 0 && d->buf[i - 1] == '?' &&
-	    (i == 1 || d->bom == i - 1 || strchr(" \t\r\n{[,", d->buf[i - 2]) != NULL))
+	if (i > 0 && d->buf[i - 1] == '?' && (i == 1 || d->bom == i - 1 || strchr(" \t\r\n{[,", d->buf[i - 2]) != NULL))
 		return true;
 	/* the key on a line below its '?' ("?\n  k\n: v"): a '?' alone on an earlier line */
 	while (i > 0 && strchr(" \t\r\n", d->buf[i - 1]))
