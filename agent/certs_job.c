@@ -947,6 +947,9 @@ out:
 	if (fd >= 0)
 		close(fd);
 	ERR_clear_error();
+	/* This libuv worker thread outlives OpenSSL's exit-time cleanup (libuv joins its pool after
+	 * atexit handlers ran): free its thread-local state now, or it is lost at exit (valgrind). */
+	OPENSSL_thread_stop();
 }
 
 static void certs_verify_done_cb(uv_work_t *w, int status)
