@@ -1691,6 +1691,14 @@ static bool explicit_key(const struct yaml_edit_doc *d, const struct yaml_edit_n
 	return j == d->bom || d->buf[j - 1] == '\n';
 }
 
+/* Whether flow mapping `p` is a single pair written in a flow sequence without braces
+ * (`[k: v]`): it has no braces to add a key into, and deleting its key would delete the item. */
+static bool implicit_pair(const struct yaml_edit_doc *d, const struct yaml_edit_node *p)
+{
+	return p && p->kind == YAML_EDIT_MAPPING && p->style == YAML_EDIT_FLOW && !p->tagged && !p->anchored &&
+	       p->start < d->len && d->buf[p->start] != '{';
+}
+
 /* Refuses to edit in collection `n` when it holds an explicit key (`? k`) at any depth: the spans
  * of such entries are not where the edits expect them. `path` (may be NULL) prefixes the message. */
 static int check_explicit_keys(const struct yaml_edit_doc *d, const struct yaml_edit_node *n, const char *path,
@@ -1824,6 +1832,10 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 
 	if (rc < 0)
 		return rc;
+	if (implicit_pair(d, p))
+		return ye_fail(err, errlen, -EINVAL,
+			       "%u:%u: refusing to add a key to a single-pair mapping in a flow list ('[k: v]')",
+			       p->line, p->column);
 	if (p && p->style == YAML_EDIT_FLOW) {
 		size_t j;
 
@@ -2092,6 +2104,11 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 		rc = check_explicit_keys(doc, p, path, err, errlen);
 	if (rc < 0)
 		return rc;
+	if (implicit_pair(doc, p))
+		return ye_fail(err, errlen, -EINVAL,
+			       "%s: %u:%u: refusing to delete the key of a single-pair mapping in a flow list "
+			       "('[k: v]'): the item would go",
+			       path, p->line, p->column);
 	/* the entry: the key (mappings) or the item (lists) and its neighbours */
 	if (p->kind == YAML_EDIT_MAPPING) {
 		for (const struct yaml_edit_node *c = yaml_edit_first(doc, p); c; c = yaml_edit_next(doc, c)) {

@@ -704,6 +704,12 @@ START_TEST(unset_handles_odd_layouts)
 	/* unset-last-item-indentless-list(-fuzzed) */
 	unset_is("k:\n- a\nz: 1\n", "k[0]", "k: []\nz: 1\n");
 	unset_is("a:\nk:\n- /d", "k[0]", "a:\nk: []");
+	/* unset-key-of-single-pair-flow-mapping: `[k: v]` */
+	unset_refused("m: {b: [k: v, y]}\n", "m.b[0].k", "refusing to delete the key of a single-pair mapping");
+	unset_refused("b: [k: {c: 1}]\n", "b[0].k", "single-pair mapping");
+	set_refused("b: [k: {c: 1}]\n", "b[0].new", "x", -EINVAL, "1:5: refusing to add a key to a single-pair");
+	set_is("b: [k: v]\n", "b[0].k", "w", 0, "b: [k: w]\n");
+	unset_is("b: [{k: v}, y]\n", "b[0].k", "b: [{}, y]\n");
 	/* unset-only-entry-flow-trailing-comma */
 	unset_is("m: {a: 1, }\n", "m.a", "m: { }\n");
 	unset_is("m: [1 , ]\n", "m[0]", "m: [ ]\n");
