@@ -1688,7 +1688,13 @@ static bool explicit_key(const struct yaml_edit_doc *d, const struct yaml_edit_n
 		return false;
 	for (j = i - 1; j > d->bom && (d->buf[j - 1] == ' ' || d->buf[j - 1] == '\t'); j--)
 		;
-	return j == d->bom || d->buf[j - 1] == '\n';
+	if (j != d->bom && d->buf[j - 1] != '\n')
+		return false;
+	/* ... and not a line of a block scalar ("a: |\n  ?") */
+	for (size_t n = 0; n < d->n_nodes; n++)
+		if (d->nodes[n].kind == YAML_EDIT_SCALAR && d->nodes[n].start <= i - 1 && i - 1 < d->nodes[n].end)
+			return false;
+	return true;
 }
 
 /* Whether flow mapping `p` is a single pair written in a flow sequence without braces

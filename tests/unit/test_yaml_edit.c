@@ -684,7 +684,9 @@ START_TEST(set_handles_odd_layouts)
 	/* set-new-key-after-explicit-key-on-its-own-line: the key below its '?' */
 	set_refused("?\n   k: 1\n", "new_key", "x", -EINVAL, "2:4: refusing to edit next to an explicit key");
 	set_refused("a: 1\n?\n\n  [k]\n: v\n", "a", "x", -EINVAL, "explicit key");
-	/* a '?' ending a comment or a value is not one */
+	/* a '?' ending a comment or a value, or a line of a block scalar, is not one
+	 * (set-new-key-after-question-mark-in-block-scalar) */
+	set_is("am: |\n   ?\nb: 1\n", "b", "2", 0, "am: |\n   ?\nb: 2\n");
 	set_is("a: what ?\n# really ?\nb: 1\n", "b", "2", 0, "a: what ?\n# really ?\nb: 2\n");
 	/* set-top-level-key-after-bom-indented-root */
 	set_is("\xef\xbb\xbf  a: 1\n", "new_key", "2", 0, "\xef\xbb\xbf  a: 1\n  new_key: 2\n");
