@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 PROJECT_ROOT = os.environ.get("PROJECT_ROOT", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -21,10 +22,14 @@ DOUBLES = os.path.join(PROJECT_ROOT, "tests", "doubles")
 AGENT = os.path.join(BUILD_ROOT, "cassandra-agent")
 AGENTCTL = os.path.join(BUILD_ROOT, "cassandra-agentctl")
 PY = "/usr/bin/python3"
+# Slow runs (tests/valgrind.sh: the agent under valgrind) multiply the harness's waits by
+# CA_TIME_SCALE; unset, it is 1 and every wait is as written.
+TIME_SCALE = float(os.environ.get("CA_TIME_SCALE") or 1)
 
 
 def wait_for(pred, timeout, what, interval=0.05):
     """Polls pred() until it returns a true value (returned) or raises after timeout s."""
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -44,21 +49,36 @@ class Notify:
         self.sock.bind(path)
         self.sock.setblocking(False)
         self.messages = []
+        self.lock = threading.Lock()
+        self.closed = False
+        if os.environ.get("CA_NOTIFY_DRAIN", "1") == "1":
+            # Reads in the background, as systemd does, so that the agent's (blocking) sd_notify
+            # never waits on a full queue: 11 datagrams when net.unix.max_dgram_qlen is 10 (no
+            # systemd as PID 1). On unless CA_NOTIFY_DRAIN=0.
+            threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        while not self.closed:
+            time.sleep(0.05)
+            self.poll()
 
     def poll(self):
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except BlockingIOError:
-                return
-            self.messages.extend(data.decode(errors="replace").split("\n"))
+        with self.lock:
+            while not self.closed:
+                try:
+                    data = self.sock.recv(65536)
+                except BlockingIOError:
+                    return
+                self.messages.extend(data.decode(errors="replace").split("\n"))
 
     def seen(self, line):
         self.poll()
         return line in self.messages
 
     def close(self):
-        self.sock.close()
+        with self.lock:
+            self.closed = True
+            self.sock.close()
 
 
 class Env:
@@ -196,7 +216,7 @@ state_directory: {dir}
 
     def ctl(self, *args, json_out=True, check=True):
         argv = [AGENTCTL, "--socket", self.socket] + (["--json"] if json_out else []) + list(args)
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30 * TIME_SCALE)
         if check and r.returncode != 0:
             raise AssertionError("agentctl %s failed (%d): %s" % (args, r.returncode, r.stderr))
         return json.loads(r.stdout) if json_out and r.stdout.strip() else r
@@ -212,7 +232,7 @@ state_directory: {dir}
             return self.agent.returncode if self.agent else None
         self.agent.send_signal(sig)
         try:
-            return self.agent.wait(timeout)
+            return self.agent.wait(timeout * TIME_SCALE)
         finally:
             if self.agent.poll() is None:
                 self.agent.kill()

@@ -235,7 +235,10 @@ class CertificateReload(ChannelCase):
                                               cert=os.path.join(self.env.dir, "agent.pem"),
                                               key=os.path.join(self.env.dir, "agent.key")))
         self.env.start_agent()
-        return self.ctl.wait("hello", timeout=10)
+        hello = self.ctl.wait("hello", timeout=10)
+        # The controller has the Hello; the session starts when the agent has read the Welcome.
+        wait_for(lambda: self.controller_status()["connected"], 10, "session established")
+        return hello
 
     def test_sighup_with_a_replaced_certificate_reconnects_with_it(self):
         first = self.start_with_copied_identity()
