@@ -1590,19 +1590,26 @@ static int splice(const struct yaml_edit_doc *d, size_t start, size_t end, const
 			       pos_line(d, start), pos_column(d, start));
 	if (start > end || end > d->len)
 		return ye_fail(err, errlen, -EINVAL, "internal error: bad span %zu-%zu", start, end);
-	n = d->len - (end - start) + text->len;
+	/* a comment written right after what is replaced (`k: []#c`) stays a comment: a space
+	 * between the new text and the '#' (else `k: x#c` would be the scalar "x#c") */
+	bool sep = end < d->len && d->buf[end] == '#' && text->len && !strchr(" \t\r\n", text->p[text->len - 1]);
+	size_t new_len = text->len + (sep ? 1 : 0);
+
+	n = d->len - (end - start) + new_len;
 	p = malloc(n + 1);
 	if (!p)
 		return ye_fail(err, errlen, -ENOMEM, "out of memory");
 	memcpy(p, d->buf, start);
 	if (text->len)
 		memcpy(p + start, text->p, text->len);
-	memcpy(p + start + text->len, d->buf + end, d->len - end);
+	if (sep)
+		p[start + text->len] = ' ';
+	memcpy(p + start + new_len, d->buf + end, d->len - end);
 	p[n] = '\0';
 	*out = p;
 	*out_len = n;
 	if (span)
-		*span = (struct yaml_edit_span){.start = start, .old_len = end - start, .new_len = text->len};
+		*span = (struct yaml_edit_span){.start = start, .old_len = end - start, .new_len = new_len};
 	return 0;
 }
 
