@@ -676,6 +676,7 @@ START_TEST(set_handles_odd_layouts)
 	/* set-over-flow-value-followed-by-comment: `[]#c` keeps its comment a comment */
 	set_is("k: []#c\nz: 1\n", "k", ".0e-", 0, "k: .0e- #c\nz: 1\n");
 	set_is("k: [1]#c\n", "k[0]", "2", 0, "k: [2]#c\n");
+	set_is("k: !!int ''#c\n", "k", "", 0, "k: #c\n"); /* set-null-over-value-followed-by-comment */
 	/* set-new-key-in-tagged-mapping */
 	set_is("m: !!map\n  k: v\n", "m.added", "1", 0, "m: !!map\n  k: v\n  added: 1\n");
 	/* set-over-column0-block-scalar */
