@@ -2148,8 +2148,14 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 
 	if (p->style == YAML_EDIT_FLOW) {
 		if (prev) {
-			start = prev->is_key ? yaml_edit_value(doc, prev)->end : prev->end;
+			const struct yaml_edit_node *pv = prev->is_key ? yaml_edit_value(doc, prev) : prev;
+
+			start = pv->end;
 			end = t->end;
+			/* a tag needs white space after it: `{a: !, b: 1}` -> `{a: ! }`, not `{a: !}` */
+			if (pv->tagged && pv->kind == YAML_EDIT_SCALAR && pv->value_len == 0 && start > 0 &&
+			    !strchr(" \t\r\n", doc->buf[start - 1]))
+				buf_putc(&b, ' ');
 		} else if (nxt) {
 			start = first->start;
 			end = nxt->start;
@@ -2164,9 +2170,13 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 				}
 			}
 		}
-		if (start > end)
+		if (start > end) {
+			free(b.p);
 			return ye_fail(err, errlen, -EINVAL, "%s: cannot delete from this flow collection", path);
-		return splice(doc, start, end, &b, out, out_len, span, err, errlen);
+		}
+		rc = splice(doc, start, end, &b, out, out_len, span, err, errlen);
+		free(b.p);
+		return rc;
 	}
 	if (p->count == 1) {
 		const struct yaml_edit_node *pk = NULL, *pp = yaml_edit_parent(doc, p);

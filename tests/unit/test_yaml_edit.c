@@ -716,6 +716,9 @@ START_TEST(unset_handles_odd_layouts)
 	set_refused("b: [k: {c: 1}]\n", "b[0].new", "x", -EINVAL, "1:5: refusing to add a key to a single-pair");
 	set_is("b: [k: v]\n", "b[0].k", "w", 0, "b: [k: w]\n");
 	unset_is("b: [{k: v}, y]\n", "b[0].k", "b: [{}, y]\n");
+	/* unset-after-tagged-empty-flow-value: a tag keeps white space after it */
+	unset_is("m: {a: !, b: [x, y]}\n", "m.b", "m: {a: ! }\n");
+	unset_is("m: [!!str x, y]\n", "m[1]", "m: [!!str x]\n");
 	/* unset-only-entry-flow-trailing-comma */
 	unset_is("m: {a: 1, }\n", "m.a", "m: { }\n");
 	unset_is("m: [1 , ]\n", "m[0]", "m: [ ]\n");
