@@ -1592,7 +1592,12 @@ static int splice(const struct yaml_edit_doc *d, size_t start, size_t end, const
 		return ye_fail(err, errlen, -EINVAL, "internal error: bad span %zu-%zu", start, end);
 	/* a comment written right after what is replaced (`k: []#c`) stays a comment: a space
 	 * between the new text and the '#' (else `k: x#c` would be the scalar "x#c") */
-	char before = text->len ? text->p[text->len - 1] : start ? d->buf[start - 1] : ' ';
+	char before = ' ';
+
+	if (text->len)
+		before = text->p[text->len - 1];
+	else if (start)
+		before = d->buf[start - 1];
 	bool sep = end < d->len && d->buf[end] == '#' && !strchr(" \t\r\n", before);
 	size_t new_len = text->len + (sep ? 1 : 0);
 
