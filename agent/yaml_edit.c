@@ -1864,7 +1864,7 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 				       p->column);
 		pos--;
 		j = pos;
-		while (j > p->start && (d->buf[j - 1] == ' ' || d->buf[j - 1] == '\n' || d->buf[j - 1] == '\r'))
+		while (j > p->start && strchr(" \t\r\n", d->buf[j - 1]))
 			j--;
 		if (p->count > 0 && j > 0 && d->buf[j - 1] != ',')
 			buf_puts(b, ", ");
