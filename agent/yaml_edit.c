@@ -1688,26 +1688,40 @@ static int check_anchors(const struct yaml_edit_doc *d, const struct yaml_edit_n
 /* Whether mapping key `k` is written as an explicit key (`? k`). */
 static bool explicit_key(const struct yaml_edit_doc *d, const struct yaml_edit_node *k)
 {
-	size_t i = k->start, j;
+	size_t i = k->start;
 
 	while (i > 0 && (d->buf[i - 1] == ' ' || d->buf[i - 1] == '\t'))
 		i--;
 	if (i > 0 && d->buf[i - 1] == '?' && (i == 1 || d->bom == i - 1 || strchr(" \t\r\n{[,", d->buf[i - 2]) != NULL))
 		return true;
-	/* the key on a line below its '?' ("?\n  k\n: v"): a '?' alone on an earlier line */
-	while (i > 0 && strchr(" \t\r\n", d->buf[i - 1]))
-		i--;
-	if (i == 0 || d->buf[i - 1] != '?')
+	/* the key on a line below its '?' ("?\n  k\n: v"): above it, past blank and comment-only
+	 * lines, a line holding only '?' (and maybe a comment) */
+	if (i > d->bom && d->buf[i - 1] != '\n')
 		return false;
-	for (j = i - 1; j > d->bom && (d->buf[j - 1] == ' ' || d->buf[j - 1] == '\t'); j--)
-		;
-	if (j != d->bom && d->buf[j - 1] != '\n')
-		return false;
-	/* ... and not a line of a block scalar ("a: |\n  ?") */
-	for (size_t n = 0; n < d->n_nodes; n++)
-		if (d->nodes[n].kind == YAML_EDIT_SCALAR && d->nodes[n].start <= i - 1 && i - 1 < d->nodes[n].end)
+	for (size_t ls = i; ls > d->bom;) {
+		size_t pe = ls - 1, ps = line_start(d, pe), q, r;
+
+		if (ps < d->bom)
+			ps = d->bom;
+		for (q = ps; q < pe && strchr(" \t\r", d->buf[q]); q++)
+			;
+		if (q == pe || d->buf[q] == '#') { /* blank or comment only */
+			ls = ps;
+			continue;
+		}
+		if (d->buf[q] != '?')
 			return false;
-	return true;
+		for (r = q + 1; r < pe && strchr(" \t\r", d->buf[r]); r++)
+			;
+		if (r != pe && (d->buf[r] != '#' || r == q + 1))
+			return false;
+		/* ... and not a line of a block scalar ("a: |\n  ?") */
+		for (size_t n = 0; n < d->n_nodes; n++)
+			if (d->nodes[n].kind == YAML_EDIT_SCALAR && d->nodes[n].start <= q && q < d->nodes[n].end)
+				return false;
+		return true;
+	}
+	return false;
 }
 
 /* Whether flow mapping `p` is a single pair written in a flow sequence without braces

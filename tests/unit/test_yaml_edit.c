@@ -690,6 +690,8 @@ START_TEST(set_handles_odd_layouts)
 	/* set-new-key-after-explicit-key-on-its-own-line: the key below its '?' */
 	set_refused("?\n   k: 1\n", "new_key", "x", -EINVAL, "2:4: refusing to edit next to an explicit key");
 	set_refused("a: 1\n?\n\n  [k]\n: v\n", "a", "x", -EINVAL, "explicit key");
+	/* unset-next-to-explicit-key-with-comment: comments between the '?' and its key */
+	set_refused("a: 1\n?  # c\n  # d\n  k\n: v\n", "a", "x", -EINVAL, "explicit key");
 	/* a '?' ending a comment or a value, or a line of a block scalar, is not one
 	 * (set-new-key-after-question-mark-in-block-scalar) */
 	set_is("am: |\n   ?\nb: 1\n", "b", "2", 0, "am: |\n   ?\nb: 2\n");
