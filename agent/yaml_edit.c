@@ -1272,6 +1272,13 @@ static void put_double(struct ye_buf *b, const char *s, size_t n)
 			} else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) {
 				esc[1] = 'N';
 				i++;
+			} else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+				   (unsigned char)s[i + 1] <= 0x9f) {
+				/* C1 controls (U+0080-U+009F) are not printable in YAML: escaped */
+				esc[1] = 'x';
+				esc[2] = hex[(unsigned char)s[i + 1] >> 4];
+				esc[3] = hex[(unsigned char)s[i + 1] & 15];
+				i++;
 			} else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
 				   ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
 				esc[1] = (unsigned char)s[i + 2] == 0xa8 ? 'L' : 'P';

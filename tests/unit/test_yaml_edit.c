@@ -677,6 +677,8 @@ START_TEST(set_handles_odd_layouts)
 	set_is("k: []#c\nz: 1\n", "k", ".0e-", 0, "k: .0e- #c\nz: 1\n");
 	set_is("k: [1]#c\n", "k[0]", "2", 0, "k: [2]#c\n");
 	set_is("k: !!int ''#c\n", "k", "", 0, "k: #c\n"); /* set-null-over-value-followed-by-comment */
+	/* set-c1-control-character-escaped: U+0080 written as \x80 */
+	set_is("k: 1\n", "k", "\"a\\x80b\"", 0, "k: \"a\\x80b\"\n");
 	/* set-new-key-flow-trailing-comma-then-tab */
 	set_is("{b: 1,\t}\n", "new_key", "2", 0, "{b: 1,\tnew_key: 2}\n");
 	/* set-new-key-in-tagged-mapping */
