@@ -327,8 +327,7 @@ static void start_write(struct command_store *s)
 
 	if (s->busy || (!s->pending.len && !s->resync))
 		return;
-	if (s->resync && resync_batch(s) < 0) {
-		s->resync = true;
+	if (s->resync && resync_batch(s) < 0) { /* resync stays set: the next attempt rebuilds */
 		log_err("command_store", "cannot rebuild the journal batch: out of memory");
 		return;
 	}
