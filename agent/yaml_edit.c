@@ -1861,6 +1861,37 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 	return splice(d, start, end, b, out, out_len, span, err, errlen);
 }
 
+/* Whether flow mapping `p`, whose closing '}' is at `close`, has a ',' after its last entry.
+ * Only white space, comments and that comma can stand between the last key or value and the
+ * '}'; a comment may itself hold a comma (`{a: 1  # x, y\n}`), so it is skipped, not searched
+ * backwards from the brace (found by fuzzing). */
+static bool flow_trailing_comma(const struct yaml_edit_doc *d, const struct yaml_edit_node *p, size_t close)
+{
+	size_t from = p->start + 1;
+	bool comment = false;
+
+	for (const struct yaml_edit_node *k = yaml_edit_first(d, p); k; k = yaml_edit_next(d, k)) {
+		const struct yaml_edit_node *v = yaml_edit_value(d, k);
+
+		if (k->end > from)
+			from = k->end;
+		if (v && v->end > from)
+			from = v->end;
+	}
+	for (size_t i = from; i < close; i++) {
+		char c = d->buf[i];
+
+		if (comment) {
+			comment = c != '\n' && c != '\r';
+		} else if (c == '#' && (i == 0 || strchr(" \t\r\n", d->buf[i - 1]))) {
+			comment = true;
+		} else if (c == ',') {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Adds key comps[0] with value `v` (wrapped in comps[1..]) to mapping `pi` (or the end of the file). */
 static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye_val *v, struct ye_render *r,
 		      char **out, size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
@@ -1877,17 +1908,12 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 			       "%u:%u: refusing to add a key to a single-pair mapping in a flow list ('[k: v]')",
 			       p->line, p->column);
 	if (p && p->style == YAML_EDIT_FLOW) {
-		size_t j;
-
 		pos = p->end;
 		if (pos == 0 || d->buf[pos - 1] != '}')
 			return ye_fail(err, errlen, -EINVAL, "%u:%u: cannot find the end of this flow mapping", p->line,
 				       p->column);
 		pos--;
-		j = pos;
-		while (j > p->start && strchr(" \t\r\n", d->buf[j - 1]))
-			j--;
-		if (p->count > 0 && j > 0 && d->buf[j - 1] != ',')
+		if (p->count > 0 && !flow_trailing_comma(d, p, pos))
 			buf_puts(b, ", ");
 		put_flow(r, v); /* v is the wrapping mapping: strip its braces below */
 		if (!b->oom) {

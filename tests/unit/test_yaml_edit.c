@@ -681,6 +681,12 @@ START_TEST(set_handles_odd_layouts)
 	set_is("k: 1\n", "k", "\"a\\x80b\"", 0, "k: \"a\\x80b\"\n");
 	/* set-new-key-flow-trailing-comma-then-tab */
 	set_is("{b: 1,\t}\n", "new_key", "2", 0, "{b: 1,\tnew_key: 2}\n");
+	/* set-flow-mapping-result-unclosed: a comma inside a comment is not the entries' separator */
+	set_is("{\n24   1   # ,\n}\n", "new_key", "2", 0, "{\n24   1   # ,\n, new_key: 2}\n");
+	set_is("{a: 1  # x, y\n}\n", "new_key", "2", 0, "{a: 1  # x, y\n, new_key: 2}\n");
+	set_is("{a: 1,  # x, y\n}\n", "new_key", "2", 0, "{a: 1,  # x, y\nnew_key: 2}\n");
+	set_is("{a: 'x,#y'}\n", "new_key", "2", 0, "{a: 'x,#y', new_key: 2}\n");
+	set_is("{a # c,\n}\n", "new_key", "2", 0, "{a # c,\n, new_key: 2}\n");
 	/* set-new-key-in-tagged-mapping */
 	set_is("m: !!map\n  k: v\n", "m.added", "1", 0, "m: !!map\n  k: v\n  added: 1\n");
 	/* set-over-column0-block-scalar */
