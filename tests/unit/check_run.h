@@ -18,4 +18,19 @@ static inline int check_run(Suite *su)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* Like check_run, but every test runs in a child process of its own whatever CK_FORK says (a
+ * crash or an abort fails that test only), and `mode` sets the output (CK_NORMAL, or CK_ENV to
+ * follow CK_VERBOSITY). */
+static inline int check_run_forked(Suite *su, enum print_output mode)
+{
+	SRunner *sr = srunner_create(su);
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, mode);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #endif

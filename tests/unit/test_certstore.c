@@ -19,6 +19,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
+#include "check_run.h"
 #include "certstore.h"
 
 static char certdir[PATH_MAX];
@@ -1193,21 +1194,16 @@ static int make_certs(void)
 
 int main(void)
 {
-	SRunner *sr;
 	char cmd[PATH_MAX + 32];
-	int failed;
+	int rc;
 
 	if (make_certs() < 0) {
 		fprintf(stderr, "test_certstore: cannot make the test certificates in %s\n", certdir);
 		return 1;
 	}
-	sr = srunner_create(certstore_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run_forked(certstore_suite(), CK_NORMAL);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", certdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "test_certstore: cannot remove %s\n", certdir);
-	return failed ? 1 : 0;
+	return rc;
 }

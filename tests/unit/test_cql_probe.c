@@ -11,6 +11,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "check_run.h"
 #include "cql_probe.h"
 
 #define GUARD_MS 5000
@@ -667,13 +668,6 @@ static Suite *cql_probe_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cql_probe_suite());
-	int failed;
-
 	signal(SIGPIPE, SIG_IGN);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(cql_probe_suite(), CK_ENV);
 }

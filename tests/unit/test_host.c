@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "host.h"
 
 static const char stat_text[] = "cpu  10132153 290696 3084719 46828483 16683 0 25195 0 175628 0\n"
@@ -229,12 +230,5 @@ static Suite *host_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(host_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(host_suite(), CK_ENV);
 }

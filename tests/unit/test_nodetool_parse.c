@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "check_run.h"
 #include "nodetool_parse.h"
 
 /* An input buffer of exactly n bytes with no NUL terminator, so ASan flags any over-read. */
@@ -1858,12 +1859,5 @@ static Suite *nodetool_parse_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(nodetool_parse_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(nodetool_parse_suite(), CK_NORMAL);
 }

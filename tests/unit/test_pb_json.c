@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "cassandra_agent/v1/agent.pb-c.h"
 #include "pb_json.h"
 
@@ -684,12 +685,5 @@ static Suite *pb_json_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pb_json_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run_forked(pb_json_suite(), CK_NORMAL);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "nodetool_parse.h"
 #include "snapshot_plan.h"
 
@@ -1361,12 +1362,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(suite(), CK_NORMAL);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "check_run.h"
 #include "systemd.h"
 
 #ifndef PYTHON
@@ -814,13 +815,6 @@ static Suite *systemd_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(systemd_suite());
-	int failed;
-
 	signal(SIGPIPE, SIG_IGN);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(systemd_suite(), CK_ENV);
 }
