@@ -6,7 +6,7 @@ pkgs=(
   libuv1-dev libyaml-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
   libsystemd-dev libjansson-dev check uthash-dev
   python3 python3-protobuf protobuf-compiler python3-dbusmock python3-yaml python3-dbus python3-prometheus-client
-  dbus-daemon dbus-bin openssl default-jdk-headless systemd procps cppcheck prometheus-node-exporter
+  dbus-daemon dbus-bin openssl default-jdk-headless systemd procps cppcheck prometheus-node-exporter duktape
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -86,6 +86,8 @@ expect() {
 expect cassandra-agent sbin executable
 expect cassandra-agentctl bin executable
 expect cassandra-agent.service lib/systemd/system
+expect cassandra-agent-patch.service lib/systemd/system
+expect cassandra-agent-upgrade@.service lib/systemd/system
 expect cassandra-agent.rules share/polkit-1/rules.d
 expect cassandra-agent.conf lib/tmpfiles.d
 expect cassandra-agent.conf lib/sysusers.d

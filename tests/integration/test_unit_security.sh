@@ -110,6 +110,37 @@ if [ -n "$SA" ]; then
 	fi
 fi
 
+# ---- the root oneshot units the agent may start for PATCH_OS and UPGRADE_CASSANDRA ----
+# verify reads a template only through an instance: the copy is named as the agent starts it.
+# The user and the sandbox are not checked: they run the package manager as root on purpose.
+if [ -n "$SA" ]; then
+	for pair in cassandra-agent-patch.service:cassandra-agent-patch.service \
+		cassandra-agent-upgrade@.service:cassandra-agent-upgrade@4.1.5.service; do
+		src=${pair%%:*} name=${pair#*:}
+		if [ ! -f "$PROJECT_ROOT/units/$src" ]; then
+			fail "units/$src is missing"
+			continue
+		fi
+		cp "$PROJECT_ROOT/units/$src" "$TMP/verify/$name"
+		"$SA" verify --man=no "$TMP/verify/$name" >"$TMP/verify-$name.out" 2>&1
+		rc=$?
+		if [ "$rc" -ne 0 ] || grep -qiE 'unknown (key|section|lvalue)|, ignoring|failed to parse|invalid|is deprecated|not supported' \
+			"$TMP/verify-$name.out"; then
+			fail "systemd-analyze verify $name exited $rc:"
+			sed 's/^/     /' "$TMP/verify-$name.out"
+		else
+			pass "systemd-analyze verify --man=no $name: no errors, no unknown or ignored settings"
+		fi
+		# The agent bounds the command by 1 h (PATCH_TIMEOUT_MS): systemd must end the run first.
+		t=$(sed -n 's/^TimeoutStartSec=\([0-9]*\)min$/\1/p' "$PROJECT_ROOT/units/$src")
+		if [ -n "$t" ] && [ "$t" -lt 60 ]; then
+			pass "$src: TimeoutStartSec=${t}min, under the agent's 1 h bound on the command"
+		else
+			fail "$src: TimeoutStartSec= must be set in minutes below 60 (the agent's bound), got '${t}'"
+		fi
+	done
+fi
+
 # ---- systemd-analyze security --offline=yes ----
 if [ -n "$SA" ]; then
 	"$SA" security --offline=yes --no-pager "$UNIT" >"$TMP/security.out" 2>&1
