@@ -119,7 +119,13 @@ class SimError(Exception):
     pass
 
 
+# Slow runs (tests/valgrind.sh runs every agent under memcheck) stretch the waits by
+# CA_TIME_SCALE, as tests/integration/harness.py does; unset, it is 1 and every wait is as written.
+TIME_SCALE = float(os.environ.get("CA_TIME_SCALE") or 1)
+
+
 def wait_for(pred, timeout, what, interval=0.1):
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -163,7 +169,7 @@ def stop_proc(p, sig=signal.SIGTERM, timeout=10, group=True):
     except (ProcessLookupError, PermissionError):
         pass
     try:
-        return p.wait(timeout)
+        return p.wait(timeout * TIME_SCALE)
     except subprocess.TimeoutExpired:
         try:
             os.killpg(p.pid, signal.SIGKILL) if group else os.kill(p.pid, signal.SIGKILL)
@@ -513,7 +519,7 @@ maintenance:
 
     def socket_request(self, line, timeout=2):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
+        s.settimeout(timeout * TIME_SCALE)
         try:
             s.connect(self.socket)
             s.sendall(line.encode() + b"\n")
@@ -549,7 +555,7 @@ maintenance:
 
     def agentctl(self, *args, json_out=True, timeout=20):
         argv = [agentctl_bin(), "--socket", self.socket] + (["--json"] if json_out else []) + list(args)
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout * TIME_SCALE)
         if json_out:
             try:
                 return json.loads(r.stdout) if r.stdout.strip() else {"error": r.stderr.strip(), "rc": r.returncode}
@@ -967,7 +973,7 @@ class Sim:
             self.create_sentinel(n)
         self.emit("scenario", phase="sentinels_created", name="rolling-patch")
         self.say("sentinels created on %d nodes; waiting for the rolling patch (timeout %ss)", len(self.nodes), timeout)
-        deadline = t0 + timeout
+        deadline = t0 + timeout * TIME_SCALE
         reason = "timeout"
         last_say = 0.0
         while time.monotonic() < deadline and not self.stopping.is_set():
