@@ -1815,6 +1815,29 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		rc = find_colon(d, k, &colon, err, errlen);
 		if (rc < 0)
 			return rc;
+	} else if (!t_empty && t->column <= p->column) {
+		/* A list item whose value stands on a later line, no deeper than its '-' ("-\n>-\n"):
+		 * written there, a new value would be a sibling, so it goes right after the '-' (found
+		 * by fuzzing). Only white space may stand between the two; a comment is refused. */
+		size_t j = start;
+
+		while (j > p->start && strchr(" \t\r\n", d->buf[j - 1]))
+			j--;
+		if (j == 0 || d->buf[j - 1] != '-' || pos_column(d, j - 1) != p->column)
+			return ye_fail(err, errlen, -EINVAL,
+				       "%u:%u: cannot find the '-' of this list item (a comment between them?)",
+				       t->line, t->column);
+		start = j;
+		buf_putc(b, ' ');
+		if (want_block) {
+			put_block_inline(r, v, p->column - 1 + 2);
+		} else {
+			if (val_kind(v) == YAML_EDIT_SCALAR || val_kind(v) == YAML_EDIT_ALIAS)
+				put_scalar(r, v, false, false);
+			else
+				put_flow(r, v);
+		}
+		return splice(d, start, end, b, out, out_len, span, err, errlen);
 	}
 	if (!want_block) {
 		if (k && (t_block || t_empty || t->tagged || t->column <= k->column)) {
