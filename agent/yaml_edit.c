@@ -1760,6 +1760,38 @@ static int check_explicit_keys(const struct yaml_edit_doc *d, const struct yaml_
 }
 
 /* Replaces existing node `ti` (a mapping value or a list item) with `v`. */
+/* The '-' of a block list item whose value starts at `pos`: looks back from `pos` (not before
+ * `lo`) over white space and comments, which are all that may stand between the two. Sets *below
+ * when a line break was crossed (the value is on a later line than the '-'). Returns whether a
+ * '-' at the start of its line or after white space was found (*dash, its offset). */
+static bool item_dash(const struct yaml_edit_doc *d, size_t lo, size_t pos, size_t *dash, bool *below)
+{
+	size_t j = pos;
+
+	*below = false;
+	for (;;) {
+		while (j > lo && strchr(" \t\r\n", d->buf[j - 1])) {
+			if (d->buf[j - 1] == '\n')
+				*below = true;
+			j--;
+		}
+		if (j == lo || !*below)
+			break;
+		/* a comment ends the line above: go back to its '#' */
+		size_t ls = line_start(d, j - 1), h = ls;
+
+		while (h < j && !(d->buf[h] == '#' && (h == ls || strchr(" \t", d->buf[h - 1]))))
+			h++;
+		if (h == j || h < lo)
+			break;
+		j = h;
+	}
+	if (j == lo || d->buf[j - 1] != '-' || (j - 1 > 0 && !strchr(" \t\n", d->buf[j - 2])))
+		return false;
+	*dash = j - 1;
+	return true;
+}
+
 static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct ye_val *v, struct ye_render *r,
 			char **out, size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
 {
@@ -1815,29 +1847,40 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		rc = find_colon(d, k, &colon, err, errlen);
 		if (rc < 0)
 			return rc;
-	} else if (!t_empty && t->column <= p->column) {
-		/* A list item whose value stands on a later line, no deeper than its '-' ("-\n>-\n"):
-		 * written there, a new value would be a sibling, so it goes right after the '-' (found
-		 * by fuzzing). Only white space may stand between the two; a comment is refused. */
-		size_t j = start;
+	} else if (!t_empty) {
+		/* A list item whose value stands on a later line than its '-', at no deeper column
+		 * ("-\n>-\n"): written there, a new value would be a sibling, so it is written on its
+		 * line indented under the '-' (found by fuzzing); comments between them stay. When the
+		 * '-' cannot be told for sure, the edit is refused. */
+		size_t dash;
+		bool below;
+		bool found = item_dash(d, p->start, start, &dash, &below);
 
-		while (j > p->start && strchr(" \t\r\n", d->buf[j - 1]))
-			j--;
-		if (j == 0 || d->buf[j - 1] != '-' || pos_column(d, j - 1) != p->column)
+		if (below && !found)
 			return ye_fail(err, errlen, -EINVAL,
-				       "%u:%u: cannot find the '-' of this list item (a comment between them?)",
-				       t->line, t->column);
-		start = j;
-		buf_putc(b, ' ');
-		if (want_block) {
-			put_block_inline(r, v, p->column - 1 + 2);
-		} else {
-			if (val_kind(v) == YAML_EDIT_SCALAR || val_kind(v) == YAML_EDIT_ALIAS)
+				       "%u:%u: cannot find the '-' of this list item on the lines above it", t->line,
+				       t->column);
+		if (below && t->column <= pos_column(d, dash)) {
+			size_t ls = line_start(d, start);
+			unsigned indent = pos_column(d, dash) - 1 + 2;
+
+			for (size_t i = ls; i < start; i++)
+				if (d->buf[i] != ' ')
+					return ye_fail(err, errlen, -EINVAL,
+						       "%u:%u: refusing to re-indent a list item value that follows "
+						       "a tab or other text on its line",
+						       t->line, t->column);
+			start = ls;
+			for (unsigned i = 0; i < indent; i++)
+				buf_putc(b, ' ');
+			if (want_block)
+				put_block_inline(r, v, indent);
+			else if (val_kind(v) == YAML_EDIT_SCALAR || val_kind(v) == YAML_EDIT_ALIAS)
 				put_scalar(r, v, false, false);
 			else
 				put_flow(r, v);
+			return splice(d, start, end, b, out, out_len, span, err, errlen);
 		}
-		return splice(d, start, end, b, out, out_len, span, err, errlen);
 	}
 	if (!want_block) {
 		if (k && (t_block || t_empty || t->tagged || t->column <= k->column)) {

@@ -690,13 +690,19 @@ START_TEST(set_handles_odd_layouts)
 	set_is("{a # c,\n}\n", "new_key", "2", 0, "{a # c,\n, new_key: 2}\n");
 	/* set-new-key-in-tagged-mapping */
 	set_is("m: !!map\n  k: v\n", "m.added", "1", 0, "m: !!map\n  k: v\n  added: 1\n");
-	/* set-list-item-column0-{literal,folded}-below-dash: the new value goes after the '-' */
-	set_is("m:\n- a\n-\n\n>-\n", "m[1]", "x", 0, "m:\n- a\n- x\n");
-	set_is("m:\n- a\n- \n|-\n", "m[1]", "''", 0, "m:\n- a\n- ''\n");
-	set_is("m:\n-\n|-\n  t\nz: 1\n", "m[0]", "", 0, "m:\n- null\nz: 1\n");
-	set_is("m:\n-\n|-\n  t\nz: 1\n", "m[0]", "{a: 1}", 0, "m:\n- a: 1\nz: 1\n");
-	set_is("m:\n-\n|-\n  t\nz: 1\n", "m[0]", "a: 1\nb: 2", 0, "m:\n- a: 1\n  b: 2\nz: 1\n");
-	set_refused("m:\n- # c\n|-\n  t\n", "m[0]", "x", -EINVAL, "cannot find the '-' of this list item");
+	/* set-list-item-column0-{literal,folded}-below-dash: the new value is indented under the '-' */
+	set_is("m:\n- a\n-\n\n>-\n", "m[1]", "x", 0, "m:\n- a\n-\n\n  x\n");
+	set_is("m:\n- a\n- \n|-\n", "m[1]", "''", 0, "m:\n- a\n- \n  ''\n");
+	set_is("m:\n-\n|-\n  t\nz: 1\n", "m[0]", "", 0, "m:\n-\n  null\nz: 1\n");
+	set_is("m:\n-\n|-\n  t\nz: 1\n", "m[0]", "[1, 2]", 0, "m:\n-\n  - 1\n  - 2\nz: 1\n");
+	set_is("m:\n-\n|-\n  t\nz: 1\n", "m[0]", "a: 1\nb: 2", 0, "m:\n-\n  a: 1\n  b: 2\nz: 1\n");
+	set_is("m:\n- # c, with '-'\n# d -\n|-\n  t\n", "m[0]", "x", 0, "m:\n- # c, with '-'\n# d -\n  x\n");
+	set_is("m:\n- !!str\n|-\n  t\n", "m[0]", "x", 0, "m:\n- x\n");
+	set_is("m:\n  -\n  |-\n   t\nz: 1\n", "m[0]", "x", 0, "m:\n  -\n    x\nz: 1\n");
+	set_is("m:\n-\n  !!str\n  t\n", "m[0]", "x", 0, "m:\n-\n  x\n");
+	/* set-tagged-list-value-again: a tag on the key's line is not the column of the '-' */
+	set_is("me: !u:\n- a\n", "me[0]", "b", 0, "me: !u:\n- b\n");
+	set_is("me: !!seq\n-\n  a\n", "me[0]", "b", 0, "me: !!seq\n-\n  b\n");
 	/* set-over-column0-block-scalar */
 	set_is("k:\n>-\n  t\nz: 1\n", "k", "x", 0, "k: x\nz: 1\n");
 	/* set-over-explicit-key-joins-lines(-fuzzed) */
