@@ -1759,39 +1759,49 @@ static int check_explicit_keys(const struct yaml_edit_doc *d, const struct yaml_
 	return 0;
 }
 
-/* Replaces existing node `ti` (a mapping value or a list item) with `v`. */
-/* The '-' of a block list item whose value starts at `pos`: looks back from `pos` (not before
- * `lo`) over white space and comments, which are all that may stand between the two. Sets *below
- * when a line break was crossed (the value is on a later line than the '-'). Returns whether a
- * '-' at the start of its line or after white space was found (*dash, its offset). */
-static bool item_dash(const struct yaml_edit_doc *d, size_t lo, size_t pos, size_t *dash, bool *below)
+/* Looks back from `pos` (not before `lo`) over white space and comments: returns the offset
+ * just after the last other character. Sets *newline when a line break was crossed. A '#' at the
+ * start of a line or after white space on a line above starts a comment (a quoted '#' there would
+ * be taken for one too: the callers then refuse, never edit inside a comment). */
+static size_t back_over_blanks(const struct yaml_edit_doc *d, size_t lo, size_t pos, bool *newline)
 {
 	size_t j = pos;
 
-	*below = false;
+	*newline = false;
 	for (;;) {
 		while (j > lo && strchr(" \t\r\n", d->buf[j - 1])) {
 			if (d->buf[j - 1] == '\n')
-				*below = true;
+				*newline = true;
 			j--;
 		}
-		if (j == lo || !*below)
-			break;
-		/* a comment ends the line above: go back to its '#' */
+		if (j == lo || !*newline)
+			return j;
+		/* a comment may end the line above: go back to its '#' */
 		size_t ls = line_start(d, j - 1), h = ls;
 
 		while (h < j && !(d->buf[h] == '#' && (h == ls || strchr(" \t", d->buf[h - 1]))))
 			h++;
 		if (h == j || h < lo)
-			break;
+			return j;
 		j = h;
 	}
+}
+
+/* The '-' of a block list item whose value starts at `pos` (the list starts at `lo`): only white
+ * space and comments may stand between the two. Sets *below when the value is on a later line
+ * than the '-'. Returns whether a '-' at the start of its line or after white space was found
+ * (*dash, its offset). */
+static bool item_dash(const struct yaml_edit_doc *d, size_t lo, size_t pos, size_t *dash, bool *below)
+{
+	size_t j = back_over_blanks(d, lo, pos, below);
+
 	if (j == lo || d->buf[j - 1] != '-' || (j - 1 > 0 && !strchr(" \t\n", d->buf[j - 2])))
 		return false;
 	*dash = j - 1;
 	return true;
 }
 
+/* Replaces existing node `ti` (a mapping value or a list item) with `v`. */
 static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct ye_val *v, struct ye_render *r,
 			char **out, size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
 {
@@ -1819,17 +1829,18 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 	if (p->style == YAML_EDIT_FLOW) {
 		if (t_empty) {
 			size_t j = start, j2;
+			bool newline;
 
 			while (j > 0 && d->buf[j - 1] == ' ')
 				j--;
-			j2 = j;
-			while (j2 > 0 && strchr(" \t\r\n", d->buf[j2 - 1]))
-				j2--;
+			/* over line breaks, and comments: a ':' inside one is not the pair's (found by
+			 * fuzzing: `{k # c:\n}`) */
+			j2 = back_over_blanks(d, p->start, j, &newline);
 			if (j2 < j && j2 > 0 && d->buf[j2 - 1] == ':') {
 				/* `{ k:` with the empty value at the next line: write it after the ':' */
 				start = end = j2;
 				buf_putc(b, ' ');
-			} else if (j2 < j && memchr(d->buf + j2, '\n', start - j2)) {
+			} else if (newline) {
 				return ye_fail(err, errlen, -EINVAL,
 					       "%u:%u: cannot find where to write this empty flow value", t->line,
 					       t->column);

@@ -674,6 +674,10 @@ START_TEST(set_handles_odd_layouts)
 {
 	/* set-empty-value-flow-map-next-line */
 	set_is("m: { k:\n}\n", "m.k", "1", 0, "m: { k: 1\n}\n");
+	set_is("m: { k: # c\n}\n", "m.k", "1", 0, "m: { k: 1 # c\n}\n");
+	/* set-empty-flow-value-colon-in-comment: never written into the comment */
+	set_refused("{k # c:\n\n}\n", "k", "1", -EINVAL, "cannot find where to write this empty flow value");
+	set_refused("m: {k # c:\n}\n", "m.k", "", -EINVAL, "cannot find where to write this empty flow value");
 	/* set-over-flow-value-followed-by-comment: `[]#c` keeps its comment a comment */
 	set_is("k: []#c\nz: 1\n", "k", ".0e-", 0, "k: .0e- #c\nz: 1\n");
 	set_is("k: [1]#c\n", "k[0]", "2", 0, "k: [2]#c\n");
