@@ -2303,6 +2303,11 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 			free(b.p);
 			return ye_fail(err, errlen, -EINVAL, "%s: cannot delete from this flow collection", path);
 		}
+		/* what stays must not begin a line with `---` or `...`: at column 0 that is a document
+		 * marker (`{\nz\n, ... }` without z; found by fuzzing) */
+		if (b.len == 0 && (start == 0 || doc->buf[start - 1] == '\n') && end + 3 <= doc->len &&
+		    (memcmp(doc->buf + end, "---", 3) == 0 || memcmp(doc->buf + end, "...", 3) == 0))
+			buf_putc(&b, ' ');
 		rc = splice(doc, start, end, &b, out, out_len, span, err, errlen);
 		free(b.p);
 		return rc;

@@ -749,6 +749,9 @@ START_TEST(unset_handles_odd_layouts)
 	/* unset-after-tagged-empty-flow-value: a tag keeps white space after it */
 	unset_is("m: {a: !, b: [x, y]}\n", "m.b", "m: {a: ! }\n");
 	unset_is("m: [!!str x, y]\n", "m[1]", "m: [!!str x]\n");
+	/* unset-flow-entry-leaves-document-marker-at-column-0 */
+	unset_is("{\nz\n, ... }\n", "z", "{\n ... }\n");
+	unset_is("{\nz\n, ---: 1}\n", "z", "{\n ---: 1}\n");
 	/* unset-only-entry-flow-trailing-comma */
 	unset_is("m: {a: 1, }\n", "m.a", "m: { }\n");
 	unset_is("m: [1 , ]\n", "m[0]", "m: [ ]\n");
