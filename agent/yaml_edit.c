@@ -1801,6 +1801,30 @@ static bool item_dash(const struct yaml_edit_doc *d, size_t lo, size_t pos, size
 	return true;
 }
 
+/* Whether a line below the one of `pos`, blank or a comment, holds a tab before the next line
+ * with content. */
+static bool tab_in_blank_lines_after(const struct yaml_edit_doc *d, size_t pos)
+{
+	const char *nl = memchr(d->buf + pos, '\n', d->len - pos);
+
+	for (size_t i = nl ? (size_t)(nl - d->buf) + 1 : d->len; i < d->len;) {
+		bool tab = false;
+
+		while (i < d->len && strchr(" \t\r", d->buf[i])) {
+			if (d->buf[i] == '\t')
+				tab = true;
+			i++;
+		}
+		if (tab)
+			return true;
+		if (i < d->len && d->buf[i] != '\n' && d->buf[i] != '#')
+			return false;
+		nl = memchr(d->buf + i, '\n', d->len - i);
+		i = nl ? (size_t)(nl - d->buf) + 1 : d->len;
+	}
+	return false;
+}
+
 /* Replaces existing node `ti` (a mapping value or a list item) with `v`. */
 static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct ye_val *v, struct ye_render *r,
 			char **out, size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
@@ -1906,9 +1930,13 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 			put_flow(r, v);
 		}
 		if (k && !b->oom && (b->len == 0 || (b->len == 1 && b->p[0] == ' '))) {
-			/* a null written as `key:` */
+			/* a null written as `key:`, or as `key: null` where a blank or comment line
+			 * below holds a tab: after a bare `key:` libyaml reads that tab as the value's
+			 * indentation and refuses the document (found by fuzzing) */
 			b->len = 0;
 			start = colon + 1;
+			if (tab_in_blank_lines_after(d, end))
+				buf_puts(b, " null");
 		}
 		return splice(d, start, end, b, out, out_len, span, err, errlen);
 	}

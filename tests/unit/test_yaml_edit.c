@@ -682,6 +682,9 @@ START_TEST(set_handles_odd_layouts)
 	set_is("k: []#c\nz: 1\n", "k", ".0e-", 0, "k: .0e- #c\nz: 1\n");
 	set_is("k: [1]#c\n", "k[0]", "2", 0, "k: [2]#c\n");
 	set_is("k: !!int ''#c\n", "k", "", 0, "k: #c\n"); /* set-null-over-value-followed-by-comment */
+	/* set-null-over-value-before-blank-line-with-tab: `key:` then " \t" would not parse */
+	set_is("a: true\r\n \t\nb: 1\r\n", "a", "", 0, "a: null\r\n \t\nb: 1\r\n");
+	set_is("a: 1\n\n# c\nb: 1\n", "a", "", 0, "a:\n\n# c\nb: 1\n");
 	/* set-c1-control-character-escaped: U+0080 written as \x80 */
 	set_is("k: 1\n", "k", "\"a\\x80b\"", 0, "k: \"a\\x80b\"\n");
 	/* set-new-key-flow-trailing-comma-then-tab */
