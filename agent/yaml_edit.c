@@ -1956,10 +1956,17 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		}
 		return splice(d, start, end, b, out, out_len, span, err, errlen);
 	}
-	/* a list item: after "- " */
+	/* a list item: after "- " (the column of its '-', not of the list, which may be its tag's:
+	 * `k: !\n  -`; found by fuzzing) */
 	if (t_empty) {
+		size_t dash;
+		bool below;
+
+		if (!item_dash(d, p->start, start, &dash, &below))
+			return ye_fail(err, errlen, -EINVAL, "%u:%u: cannot find the '-' of this list item", t->line,
+				       t->column);
 		buf_putc(b, ' ');
-		put_block_inline(r, v, p->column - 1 + 2);
+		put_block_inline(r, v, pos_column(d, dash) - 1 + 2);
 	} else {
 		put_block_inline(r, v, t->column - 1);
 	}

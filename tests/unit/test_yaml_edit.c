@@ -707,6 +707,9 @@ START_TEST(set_handles_odd_layouts)
 	set_is("m:\n- !!str\n|-\n  t\n", "m[0]", "x", 0, "m:\n- x\n");
 	set_is("m:\n  -\n  |-\n   t\nz: 1\n", "m[0]", "x", 0, "m:\n  -\n    x\nz: 1\n");
 	set_is("m:\n-\n  !!str\n  t\n", "m[0]", "x", 0, "m:\n-\n  x\n");
+	/* set-block-map-into-empty-item-of-tagged-list */
+	set_is("ame: !\n  -\n", "ame[0]", "a:\nb:", 0, "ame: !\n  - a:\n    b:\n");
+	set_is("l:\n-\n- x\n", "l[0]", "a: 1\nb: 2", 0, "l:\n- a: 1\n  b: 2\n- x\n");
 	/* set-tagged-list-value-again: a tag on the key's line is not the column of the '-' */
 	set_is("me: !u:\n- a\n", "me[0]", "b", 0, "me: !u:\n- b\n");
 	set_is("me: !!seq\n-\n  a\n", "me[0]", "b", 0, "me: !!seq\n-\n  b\n");
