@@ -1938,6 +1938,14 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 			if (tab_in_blank_lines_after(d, end))
 				buf_puts(b, " null");
 		}
+		/* Only a plain scalar takes such a tab line into itself; after a quoted or flow value
+		 * libyaml refuses it (found by fuzzing: `- d1c\n   \t` set to '5') */
+		if (!b->oom && tab_in_blank_lines_after(d, end) &&
+		    (b->len == 0 || strchr("'\"]} \t", b->p[b->len - 1])))
+			return ye_fail(err, errlen, -EINVAL,
+				       "%u:%u: refusing to write this value above a blank line that holds a tab "
+				       "(only a plain value may stand there)",
+				       t->line, t->column);
 		return splice(d, start, end, b, out, out_len, span, err, errlen);
 	}
 	if (k) {
