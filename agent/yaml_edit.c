@@ -1850,6 +1850,12 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		if (!k)
 			return ye_fail(err, errlen, -EINVAL, "internal error: value without key");
 	}
+	if (p->style == YAML_EDIT_FLOW && k && (k->anchored || k->tagged))
+		/* `{&a \n\nz}`: where the key's text starts is not where libyaml sees it (found by
+		 * fuzzing) */
+		return ye_fail(err, errlen, -EINVAL,
+			       "%u:%u: refusing to edit the value of an anchored or tagged flow key", k->line,
+			       k->column);
 	if (p->style == YAML_EDIT_FLOW) {
 		if (t_empty) {
 			size_t j = start, j2;

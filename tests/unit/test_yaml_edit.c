@@ -707,6 +707,8 @@ START_TEST(set_handles_odd_layouts)
 	set_is("m:\n- !!str\n|-\n  t\n", "m[0]", "x", 0, "m:\n- x\n");
 	set_is("m:\n  -\n  |-\n   t\nz: 1\n", "m[0]", "x", 0, "m:\n  -\n    x\nz: 1\n");
 	set_is("m:\n-\n  !!str\n  t\n", "m[0]", "x", 0, "m:\n-\n  x\n");
+	/* set-flow-key-anchored-across-lines */
+	set_refused("{&a \n\r\nz}\n", "z", "1", -EINVAL, "anchored or tagged flow key");
 	/* set-quoted-value-above-blank-line-with-tab */
 	set_refused("l:\n- a\n-   d1c\n   \t   ", "l[1]", "'5'", -EINVAL, "a blank line that holds a tab");
 	set_is("l:\n- a\n-   d1c\n   \t   ", "l[1]", "x", 0, "l:\n- a\n-   x\n   \t   ");
