@@ -1831,7 +1831,8 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 {
 	const struct yaml_edit_node *t = node_at(d, ti), *p = node_at(d, t->parent), *k = NULL;
 	struct ye_buf *b = r->out;
-	size_t start = t->start, end = t->end, colon = 0;
+	size_t start = t->start, end = t->end, colon = 0, dash = 0;
+	unsigned dash_column = 0; /* list items: the column of their '-' */
 	bool t_block = (t->kind == YAML_EDIT_MAPPING || t->kind == YAML_EDIT_SEQUENCE) && t->style == YAML_EDIT_BLOCK;
 	bool t_empty = t->kind == YAML_EDIT_SCALAR && t->start == t->end;
 	int rc;
@@ -1888,22 +1889,21 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		rc = find_colon(d, k, &colon, err, errlen);
 		if (rc < 0)
 			return rc;
-	} else if (!t_empty) {
-		/* A list item whose value stands on a later line than its '-', at no deeper column
-		 * ("-\n>-\n"): written there, a new value would be a sibling, so it is written on its
-		 * line indented under the '-' (found by fuzzing); comments between them stay. When the
-		 * '-' cannot be told for sure, the edit is refused. */
-		size_t dash;
+	} else {
+		/* A list item: its '-' gives the indentation (not the list's start, which may be its
+		 * tag: `k: !\n  -`). A value standing on a later line than its '-', at no deeper column
+		 * ("-\n>-\n"), would become a sibling if written there, so the new value is written on
+		 * that line indented under the '-'; comments between them stay (found by fuzzing). When
+		 * the '-' cannot be told for sure, the edit is refused. */
 		bool below;
-		bool found = item_dash(d, p->start, start, &dash, &below);
 
-		if (below && !found)
-			return ye_fail(err, errlen, -EINVAL,
-				       "%u:%u: cannot find the '-' of this list item on the lines above it", t->line,
+		if (!item_dash(d, p->start, start, &dash, &below) && (below || t_empty))
+			return ye_fail(err, errlen, -EINVAL, "%u:%u: cannot find the '-' of this list item", t->line,
 				       t->column);
-		if (below && t->column <= pos_column(d, dash)) {
+		dash_column = pos_column(d, dash);
+		if (!t_empty && below && t->column <= dash_column) {
 			size_t ls = line_start(d, start);
-			unsigned indent = pos_column(d, dash) - 1 + 2;
+			unsigned indent = dash_column - 1 + 2;
 
 			for (size_t i = ls; i < start; i++)
 				if (d->buf[i] != ' ')
@@ -1935,19 +1935,20 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		} else {
 			put_flow(r, v);
 		}
+		bool tab_below = tab_in_blank_lines_after(d, end);
+
 		if (k && !b->oom && (b->len == 0 || (b->len == 1 && b->p[0] == ' '))) {
 			/* a null written as `key:`, or as `key: null` where a blank or comment line
 			 * below holds a tab: after a bare `key:` libyaml reads that tab as the value's
 			 * indentation and refuses the document (found by fuzzing) */
 			b->len = 0;
 			start = colon + 1;
-			if (tab_in_blank_lines_after(d, end))
+			if (tab_below)
 				buf_puts(b, " null");
 		}
 		/* Only a plain scalar takes such a tab line into itself; after a quoted or flow value
 		 * libyaml refuses it (found by fuzzing: `- d1c\n   \t` set to '5') */
-		if (!b->oom && tab_in_blank_lines_after(d, end) &&
-		    (b->len == 0 || strchr("'\"]} \t", b->p[b->len - 1])))
+		if (!b->oom && tab_below && (b->len == 0 || strchr("'\"]} \t", b->p[b->len - 1])))
 			return ye_fail(err, errlen, -EINVAL,
 				       "%u:%u: refusing to write this value above a blank line that holds a tab "
 				       "(only a plain value may stand there)",
@@ -1970,17 +1971,10 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		}
 		return splice(d, start, end, b, out, out_len, span, err, errlen);
 	}
-	/* a list item: after "- " (the column of its '-', not of the list, which may be its tag's:
-	 * `k: !\n  -`; found by fuzzing) */
+	/* a list item: after "- " */
 	if (t_empty) {
-		size_t dash;
-		bool below;
-
-		if (!item_dash(d, p->start, start, &dash, &below))
-			return ye_fail(err, errlen, -EINVAL, "%u:%u: cannot find the '-' of this list item", t->line,
-				       t->column);
 		buf_putc(b, ' ');
-		put_block_inline(r, v, pos_column(d, dash) - 1 + 2);
+		put_block_inline(r, v, dash_column - 1 + 2);
 	} else {
 		put_block_inline(r, v, t->column - 1);
 	}
