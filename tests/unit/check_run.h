@@ -5,17 +5,22 @@
 #include <check.h>
 #include <stdlib.h>
 
-/* Runs every test of su with CK_NORMAL output, frees the runner (and with it su), and returns
+/* Runs every test of sr with `mode` output, frees the runner (and with it its suite), and returns
  * EXIT_SUCCESS if no test failed, EXIT_FAILURE otherwise. */
-static inline int check_run(Suite *su)
+static inline int check_run_runner(SRunner *sr, enum print_output mode)
 {
-	SRunner *sr = srunner_create(su);
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, mode);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Runs every test of su with CK_NORMAL output (forking as CK_FORK says); see check_run_runner. */
+static inline int check_run(Suite *su)
+{
+	return check_run_runner(srunner_create(su), CK_NORMAL);
 }
 
 /* Like check_run, but every test runs in a child process of its own whatever CK_FORK says (a
@@ -24,13 +29,9 @@ static inline int check_run(Suite *su)
 static inline int check_run_forked(Suite *su, enum print_output mode)
 {
 	SRunner *sr = srunner_create(su);
-	int failed;
 
 	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, mode);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_runner(sr, mode);
 }
 
 #endif
