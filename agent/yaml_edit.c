@@ -1984,7 +1984,9 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 /* Whether flow mapping `p`, whose closing '}' is at `close`, has a ',' after its last entry.
  * Only white space, comments and that comma can stand between the last key or value and the
  * '}'; a comment may itself hold a comma (`{a: 1  # x, y\n}`), so it is skipped, not searched
- * backwards from the brace (found by fuzzing). */
+ * backwards from the brace (found by fuzzing). Every '#' there starts a comment, even one glued to
+ * the token before it (`[x]#, y`): libyaml's scanner takes a '#' met between tokens as a comment
+ * (yaml_parser_scan_to_next_token), and only tokens, never a plain scalar, end in this range. */
 static bool flow_trailing_comma(const struct yaml_edit_doc *d, const struct yaml_edit_node *p, size_t close)
 {
 	size_t from = p->start + 1;
@@ -2003,7 +2005,7 @@ static bool flow_trailing_comma(const struct yaml_edit_doc *d, const struct yaml
 
 		if (comment) {
 			comment = c != '\n' && c != '\r';
-		} else if (c == '#' && (i == 0 || strchr(" \t\r\n", d->buf[i - 1]))) {
+		} else if (c == '#') {
 			comment = true;
 		} else if (c == ',') {
 			return true;

@@ -695,6 +695,10 @@ START_TEST(set_handles_odd_layouts)
 	set_is("{a: 1,  # x, y\n}\n", "new_key", "2", 0, "{a: 1,  # x, y\nnew_key: 2}\n");
 	set_is("{a: 'x,#y'}\n", "new_key", "2", 0, "{a: 'x,#y', new_key: 2}\n");
 	set_is("{a # c,\n}\n", "new_key", "2", 0, "{a # c,\n, new_key: 2}\n");
+	/* set-new-key-flow-map-hash-after-bracket: a '#' glued to the token before it is a comment too */
+	set_is("{a: [x]#, y\n}\n", "new_key", "2", 0, "{a: [x]#, y\n, new_key: 2}\n");
+	set_is("{a: 'q'#,\n}\n", "new_key", "2", 0, "{a: 'q'#,\n, new_key: 2}\n");
+	set_is("{a: 1,#c, d\n}\n", "new_key", "2", 0, "{a: 1,#c, d\nnew_key: 2}\n");
 	/* set-new-key-in-tagged-mapping */
 	set_is("m: !!map\n  k: v\n", "m.added", "1", 0, "m: !!map\n  k: v\n  added: 1\n");
 	/* set-list-item-column0-{literal,folded}-below-dash: the new value is indented under the '-' */
