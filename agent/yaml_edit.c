@@ -8,7 +8,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1801,28 +1803,112 @@ static bool item_dash(const struct yaml_edit_doc *d, size_t lo, size_t pos, size
 	return true;
 }
 
+/* Looks at the lines below the one of `pos` that are blank or comments, up to the next line with
+ * content: returns the start of the line after the last of them whose leading white space holds
+ * a tab (the end of the text when that line has no line break), or `pos` when none does.
+ * *tab_column (may be NULL): the lowest 0-based column of such a tab, UINT_MAX when none. */
+static size_t past_tab_lines(const struct yaml_edit_doc *d, size_t pos, unsigned *tab_column)
+{
+	const char *nl = memchr(d->buf + pos, '\n', d->len - pos);
+	size_t past = pos;
+	unsigned lowest = UINT_MAX;
+
+	for (size_t i = nl ? (size_t)(nl - d->buf) + 1 : d->len; i < d->len;) {
+		size_t ls = i, tab = SIZE_MAX;
+
+		while (i < d->len && strchr(" \t\r", d->buf[i])) {
+			if (d->buf[i] == '\t' && tab == SIZE_MAX)
+				tab = i - ls;
+			i++;
+		}
+		if (i < d->len && d->buf[i] != '\n' && d->buf[i] != '#')
+			break;
+		nl = memchr(d->buf + i, '\n', d->len - i);
+		i = nl ? (size_t)(nl - d->buf) + 1 : d->len;
+		if (tab != SIZE_MAX) {
+			past = i;
+			if (tab < lowest)
+				lowest = (unsigned)tab;
+		}
+	}
+	if (tab_column)
+		*tab_column = lowest;
+	return past;
+}
+
 /* Whether a line below the one of `pos`, blank or a comment, holds a tab before the next line
  * with content. */
 static bool tab_in_blank_lines_after(const struct yaml_edit_doc *d, size_t pos)
 {
-	const char *nl = memchr(d->buf + pos, '\n', d->len - pos);
+	return past_tab_lines(d, pos, NULL) != pos;
+}
 
-	for (size_t i = nl ? (size_t)(nl - d->buf) + 1 : d->len; i < d->len;) {
-		bool tab = false;
+/* Whether the text in `b` (before a final line break) ends in a plain scalar, the only value that
+ * a blank line holding a tab may follow: after a quoted, flow or empty value (`k: ''`, `k: []`,
+ * `k:`) libyaml reads the tab as indentation and refuses the document (found by fuzzing). A plain
+ * scalar ending in a quote is taken for a quoted one: a refusal, never a broken file. */
+static bool ends_in_plain(const struct ye_buf *b)
+{
+	size_t n = b->len;
 
-		while (i < d->len && strchr(" \t\r", d->buf[i])) {
-			if (d->buf[i] == '\t')
-				tab = true;
-			i++;
-		}
-		if (tab)
-			return true;
-		if (i < d->len && d->buf[i] != '\n' && d->buf[i] != '#')
-			return false;
-		nl = memchr(d->buf + i, '\n', d->len - i);
-		i = nl ? (size_t)(nl - d->buf) + 1 : d->len;
+	while (n > 0 && (b->p[n - 1] == '\n' || b->p[n - 1] == '\r'))
+		n--;
+	return n > 0 && b->p[n - 1] != '\0' && !strchr("'\"]}: \t", b->p[n - 1]);
+}
+
+/* The 0-based column of the innermost block collection open at the end of `b` (written from
+ * 0-based column `col0` on), as told by its last line: the column of its last entry when that is
+ * a key (`  - a: 1`, `    c: y`), else that of the last "- " (`  - 1`), else that of the text. */
+static unsigned last_block_column(const struct ye_buf *b, unsigned col0)
+{
+	size_t n = b->len, i;
+	unsigned col, dash = UINT_MAX;
+
+	while (n > 0 && (b->p[n - 1] == '\n' || b->p[n - 1] == '\r'))
+		n--;
+	for (i = n; i > 0 && b->p[i - 1] != '\n'; i--)
+		;
+	col = i == 0 ? col0 : 0;
+	for (;;) {
+		for (; i < n && b->p[i] == ' '; i++)
+			col++;
+		if (i + 1 >= n || b->p[i] != '-' || b->p[i + 1] != ' ')
+			break;
+		dash = col;
+		i++;
+		col++;
 	}
-	return false;
+	if (dash == UINT_MAX || (n > i && (b->p[n - 1] == ':' || memmem(b->p + i, n - i, ": ", 2))))
+		return col;
+	return dash;
+}
+
+/* Whether block text `b`, written from 0-based column `col0` in place of the text ending at `end`,
+ * may stand above the blank lines that follow. A tab in their leading white space is taken into
+ * a plain scalar ending `b` only right of the innermost block collection's column; libyaml
+ * refuses it otherwise ("a tab character that violates indentation", yaml_parser_scan_plain_scalar
+ * with indent + 1; found by fuzzing: `a: x\n \t` set to [1]). */
+static bool block_fits_tab_lines(const struct yaml_edit_doc *d, size_t end, const struct ye_buf *b, unsigned col0)
+{
+	unsigned tab_column;
+
+	if (past_tab_lines(d, end, &tab_column) == end)
+		return true;
+	return ends_in_plain(b) && tab_column > last_block_column(b, col0);
+}
+
+/* splice() of a block value written at `start` in place of node `t`, refused when it cannot stand
+ * above the blank lines that follow (block_fits_tab_lines). */
+static int splice_block(const struct yaml_edit_doc *d, size_t start, size_t end, const struct ye_buf *b, char **out,
+			size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen,
+			const struct yaml_edit_node *t)
+{
+	if (!b->oom && !block_fits_tab_lines(d, end, b, pos_column(d, start) - 1))
+		return ye_fail(err, errlen, -EINVAL,
+			       "%u:%u: refusing to write this value above a blank line that holds a tab left of "
+			       "its indentation",
+			       t->line, t->column);
+	return splice(d, start, end, b, out, out_len, span, err, errlen);
 }
 
 /* Replaces existing node `ti` (a mapping value or a list item) with `v`. */
@@ -1920,7 +2006,7 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 				put_scalar(r, v, false, false);
 			else
 				put_flow(r, v);
-			return splice(d, start, end, b, out, out_len, span, err, errlen);
+			return splice_block(d, start, end, b, out, out_len, span, err, errlen, t);
 		}
 	}
 	if (!want_block) {
@@ -1948,7 +2034,7 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 		}
 		/* Only a plain scalar takes such a tab line into itself; after a quoted or flow value
 		 * libyaml refuses it (found by fuzzing: `- d1c\n   \t` set to '5') */
-		if (!b->oom && tab_below && (b->len == 0 || strchr("'\"]} \t", b->p[b->len - 1])))
+		if (!b->oom && tab_below && !ends_in_plain(b))
 			return ye_fail(err, errlen, -EINVAL,
 				       "%u:%u: refusing to write this value above a blank line that holds a tab "
 				       "(only a plain value may stand there)",
@@ -1969,7 +2055,7 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 			else
 				put_block_seq(r, v, k->column - 1 + r->step, false);
 		}
-		return splice(d, start, end, b, out, out_len, span, err, errlen);
+		return splice_block(d, start, end, b, out, out_len, span, err, errlen, t);
 	}
 	/* a list item: after "- " */
 	if (t_empty) {
@@ -1978,7 +2064,7 @@ static int replace_node(const struct yaml_edit_doc *d, int32_t ti, const struct 
 	} else {
 		put_block_inline(r, v, t->column - 1);
 	}
-	return splice(d, start, end, b, out, out_len, span, err, errlen);
+	return splice_block(d, start, end, b, out, out_len, span, err, errlen, t);
 }
 
 /* Whether flow mapping `p`, whose closing '}' is at `close`, has a ',' after its last entry.
@@ -2091,18 +2177,28 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 	 * a tag before them: `m: !!map`) */
 	const struct yaml_edit_node *last = node_at(d, p->last);
 	unsigned indent = p->first >= 0 ? d->nodes[p->first].column - 1 : p->column - 1;
+	bool at_line_start = last->tail != last->end && (last->tail == 0 || d->buf[last->tail - 1] == '\n');
 
-	if (last->tail != last->end) {
-		pos = last->tail;
-		if (pos == 0 || d->buf[pos - 1] == '\n') {
-			buf_pad(b, indent);
-			put_block_map(r, v, indent, true);
-			buf_puts(b, r->eol);
-			return splice(d, pos, pos, b, out, out_len, span, err, errlen);
-		}
+	pos = at_line_start ? last->tail : line_end(d, last->end);
+	/* Blank lines that hold a tab may follow only a plain scalar, and only at no lesser column
+	 * than its block's indentation: libyaml refuses them after `k: ''` or below a deeper new
+	 * `- 1` (found by fuzzing). The new key goes below them, where the old last value keeps
+	 * them as they are. */
+	size_t from = at_line_start ? pos - 1 : pos, past = past_tab_lines(d, from, NULL);
+
+	if (past != from) {
+		pos = past;
+		at_line_start = true;
 	}
-	pos = line_end(d, last->end);
-	put_block_map(r, v, indent, false);
+	if (at_line_start) {
+		if (pos > 0 && d->buf[pos - 1] != '\n')
+			buf_puts(b, r->eol);
+		buf_pad(b, indent);
+		put_block_map(r, v, indent, true);
+		buf_puts(b, r->eol);
+	} else {
+		put_block_map(r, v, indent, false);
+	}
 	return splice(d, pos, pos, b, out, out_len, span, err, errlen);
 }
 

@@ -716,6 +716,24 @@ START_TEST(set_handles_odd_layouts)
 	/* set-quoted-value-above-blank-line-with-tab */
 	set_refused("l:\n- a\n-   d1c\n   \t   ", "l[1]", "'5'", -EINVAL, "a blank line that holds a tab");
 	set_is("l:\n- a\n-   d1c\n   \t   ", "l[1]", "x", 0, "l:\n- a\n-   x\n   \t   ");
+	/* set-new-key-quoted-above-blank-line-with-tab: blank lines that hold a tab stay with the old
+	 * last value (a plain scalar); the new key goes below them */
+	set_is("s:\n  a: x\n   \t\n", "s.new_key", "''", 0, "s:\n  a: x\n   \t\n  new_key: ''\n");
+	set_is("s:\n  a: x\r\n   \t", "s.new_key", "[]", 0, "s:\n  a: x\r\n   \t\n  new_key: []\n");
+	set_is("s:\n  a: x\r\n   \t", "s.new_key", "[1]", 0, "s:\n  a: x\r\n   \t\n  new_key:\n    - 1\n");
+	set_is("s:\n  a: x\n   \t\n  # c\n\n# d\nz: 1\n", "s.b.c", "y", 0,
+	       "s:\n  a: x\n   \t\n  b:\n    c: y\n  # c\n\n# d\nz: 1\n");
+	set_is("s:\n  a: x\n\n# d\nz: 1\n", "s.n", "1", 0, "s:\n  a: x\n  n: 1\n\n# d\nz: 1\n");
+	/* set-block-value-above-blank-line-with-tab: a tab left of the new block's indentation */
+	set_refused("a: x\n \t\nz: 1\n", "a", "[1]", -EINVAL, "1:4: refusing to write this value above a blank");
+	set_refused("a: x\n   \t\nz: 1\n", "a", "b: {c: 1}", -EINVAL, "a blank line that holds a tab");
+	set_refused("a: x\n   \t\nz: 1\n", "a", "[[]]", -EINVAL, "a blank line that holds a tab");
+	set_refused("a: x\n  \t\nz: 1\n", "a", "[1]", -EINVAL, "a blank line that holds a tab");
+	set_is("a: x\n   \t\nz: 1\n", "a", "[1]", 0, "a:\n  - 1\n   \t\nz: 1\n");
+	set_is("a: x\n   \t\nz: 1\n", "a", "b: 1", 0, "a:\n  b: 1\n   \t\nz: 1\n");
+	set_is("d:\n    - /a\n     \t\n", "d", "[/b, /c]", 0, "d:\n    - /b\n    - /c\n     \t\n");
+	set_is("l:\n- x\n   \t\n", "l[0]", "[1]", 0, "l:\n- - 1\n   \t\n");
+	set_refused("l:\n- x\n  \t\n", "l[0]", "[1]", -EINVAL, "a blank line that holds a tab");
 	/* set-block-map-into-empty-item-of-tagged-list */
 	set_is("ame: !\n  -\n", "ame[0]", "a:\nb:", 0, "ame: !\n  - a:\n    b:\n");
 	set_is("l:\n-\n- x\n", "l[0]", "a: 1\nb: 2", 0, "l:\n- a: 1\n  b: 2\n- x\n");
