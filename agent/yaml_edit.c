@@ -2365,6 +2365,18 @@ static int find_dash(const struct yaml_edit_doc *d, const struct yaml_edit_node 
 	return -EINVAL;
 }
 
+/* Whether the text just before `pos` is a tag (`!`, `!!str`, `!:0`): libyaml wants white space,
+ * or in a flow collection a ',', after one (yaml_parser_scan_tag), never a ']' or '}'. A quoted
+ * scalar holding " !x" at its end is taken for one too: one space more, never a broken file. */
+static bool tag_before(const struct yaml_edit_doc *d, size_t pos)
+{
+	size_t i = pos;
+
+	while (i > 0 && !strchr(" \t\r\n,[]{}", d->buf[i - 1]))
+		i--;
+	return i < pos && d->buf[i] == '!';
+}
+
 int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **out, size_t *out_len,
 		    struct yaml_edit_span *span, char *err, size_t errlen)
 {
@@ -2422,9 +2434,9 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 
 			start = pv->end;
 			end = t->end;
-			/* a tag needs white space after it: `{a: !, b: 1}` -> `{a: ! }`, not `{a: !}` */
-			if (pv->tagged && pv->kind == YAML_EDIT_SCALAR && pv->value_len == 0 && start > 0 &&
-			    !strchr(" \t\r\n", doc->buf[start - 1]))
+			/* a tag needs white space after it: `{a: !, b: 1}` -> `{a: ! }`, not `{a: !}`;
+			 * the tag may be the key's (`{ !:0, b: 1}`, found by fuzzing) */
+			if (tag_before(doc, start))
 				buf_putc(&b, ' ');
 		} else if (nxt) {
 			start = first->start;

@@ -768,6 +768,12 @@ END_TEST
 
 START_TEST(unset_handles_odd_layouts)
 {
+	/* unset-flow-entry-after-tagged-key: the key's tag keeps white space after it */
+	unset_is("{ !:0, b: [y\n]}\n", "b", "{ !:0 }\n");
+	unset_is("{!t , b: 1}\n", "b", "{!t }\n");
+	unset_is("l: [!!str, x]\n", "l[1]", "l: [!!str ]\n");
+	unset_is("{a: 'x !y', b: 1}\n", "b", "{a: 'x !y' }\n");
+	unset_is("{a: !!str x, b: 1}\n", "b", "{a: !!str x}\n");
 	/* unset-before-tab-whitespace-line */
 	unset_refused("a: [1]\nb: 2\n \t\n", "b", "3:2: refusing to delete before a blank line holding a tab");
 	/* unset-last-item-indentless-list(-fuzzed) */
