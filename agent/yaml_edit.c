@@ -2482,7 +2482,14 @@ int yaml_edit_unset(const struct yaml_edit_doc *doc, const char *path, char **ou
 			from = colon + 1;
 			buf_putc(&b, ' ');
 		}
-		/* the parent keeps its type: `{}` or `[]` where its only entry was */
+		/* the parent keeps its type: `{}` or `[]` where its only entry was; a blank line
+		 * holding a tab below would not parse after it (`me: o\n \t`, found by fuzzing) */
+		if (tab_in_blank_lines_after(doc, p->end > 0 ? p->end - 1 : 0)) {
+			free(b.p);
+			return ye_fail(err, errlen, -EINVAL,
+				       "%s: %u:%u: refusing to delete the only entry above a blank line holding a tab",
+				       path, t->line, t->column);
+		}
 		buf_puts(&b, p->kind == YAML_EDIT_MAPPING ? "{}" : "[]");
 		rc = splice(doc, from, p->end, &b, out, out_len, span, err, errlen);
 		free(b.p);

@@ -774,6 +774,10 @@ START_TEST(unset_handles_odd_layouts)
 	unset_is("l: [!!str, x]\n", "l[1]", "l: [!!str ]\n");
 	unset_is("{a: 'x !y', b: 1}\n", "b", "{a: 'x !y' }\n");
 	unset_is("{a: !!str x, b: 1}\n", "b", "{a: !!str x}\n");
+	/* unset-only-key-above-blank-line-with-tab: `{}` cannot stand there */
+	unset_refused("me: o\n \t", "me", "1:5: refusing to delete the only entry above a blank line");
+	unset_refused("l:\n  - o\n   \t\nz: 1\n", "l[0]", "above a blank line holding a tab");
+	unset_is("me: o\n \n", "me", "{}\n \n");
 	/* unset-before-tab-whitespace-line */
 	unset_refused("a: [1]\nb: 2\n \t\n", "b", "3:2: refusing to delete before a blank line holding a tab");
 	/* unset-last-item-indentless-list(-fuzzed) */
