@@ -764,6 +764,26 @@ static void on_collection_end(struct yaml_edit_doc *d, int32_t idx, const yaml_e
 	}
 }
 
+static unsigned pos_line(const struct yaml_edit_doc *d, size_t pos);
+static unsigned pos_column(const struct yaml_edit_doc *d, size_t pos);
+
+/* Value `n` of key `k` in a block mapping: an explicit key with no ':' (`? k`) has an empty
+ * value that libyaml places at the next token, maybe many lines below, so its mapping would
+ * seem to end there (deleting it took the next list item's indentation: found by fuzzing). It
+ * is placed right after its key instead. */
+static void place_missing_value(const struct yaml_edit_doc *d, struct yaml_edit_node *n, const struct yaml_edit_node *k)
+{
+	const struct yaml_edit_node *p = &d->nodes[n->parent];
+
+	if (p->kind != YAML_EDIT_MAPPING || p->style != YAML_EDIT_BLOCK || n->style != YAML_EDIT_PLAIN ||
+	    n->value_len != 0 || n->tagged || n->anchored || n->start != n->end || n->start <= k->end ||
+	    d->buf[n->start - 1] == ':')
+		return;
+	n->start = n->end = n->tail = k->end;
+	n->line = pos_line(d, k->end);
+	n->column = pos_column(d, k->end);
+}
+
 static int parse_events(struct yaml_edit_doc *d, char *err, size_t errlen)
 {
 	int32_t stack[YAML_EDIT_MAX_DEPTH + 1], prev_at_root = -1;
@@ -801,6 +821,8 @@ static int parse_events(struct yaml_edit_doc *d, char *err, size_t errlen)
 						   : ev.type == YAML_MAPPING_START_EVENT ? YAML_EDIT_MAPPING
 											 : YAML_EDIT_SEQUENCE;
 			prev_at_root = sp == 1 ? d->nodes[stack[0]].last : -1;
+			int32_t prev = sp > 0 ? d->nodes[stack[sp - 1]].last : -1;
+
 			idx = node_add(d, kind, &ev.start_mark, &ev.end_mark);
 			if (idx < 0) {
 				rc = idx == -E2BIG ? ye_fail(err, errlen, -EINVAL, "%zu:%zu: more than %u nodes",
@@ -814,6 +836,9 @@ static int parse_events(struct yaml_edit_doc *d, char *err, size_t errlen)
 
 			if (kind == YAML_EDIT_SCALAR) {
 				rc = on_scalar(d, &ev, idx);
+				n = &d->nodes[idx];
+				if (rc == 0 && prev >= 0 && !n->is_key)
+					place_missing_value(d, n, &d->nodes[prev]);
 			} else if (kind == YAML_EDIT_ALIAS) {
 				size_t off;
 

@@ -778,6 +778,10 @@ START_TEST(unset_handles_odd_layouts)
 	unset_refused("me: o\n \t", "me", "1:5: refusing to delete the only entry above a blank line");
 	unset_refused("l:\n  - o\n   \t\nz: 1\n", "l[0]", "above a blank line holding a tab");
 	unset_is("me: o\n \n", "me", "{}\n \n");
+	/* unset-item-holding-explicit-key-without-value: its mapping ends after the key, not at the
+	 * next item */
+	unset_is("W:\n-\n  -   ?   \n#\n        no   \n# \n-\n", "W[0][0]", "W:\n-\n  []   \n# \n-\n");
+	set_is("W:\n-\n  -   ?   \n#\n        no   \n# \n-\n", "W[0][0]", "x", 0, "W:\n-\n  -   x   \n# \n-\n");
 	/* unset-before-tab-whitespace-line */
 	unset_refused("a: [1]\nb: 2\n \t\n", "b", "3:2: refusing to delete before a blank line holding a tab");
 	/* unset-last-item-indentless-list(-fuzzed) */
