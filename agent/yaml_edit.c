@@ -2209,7 +2209,7 @@ static int insert_key(const struct yaml_edit_doc *d, int32_t pi, const struct ye
 	 * than its block's indentation: libyaml refuses them after `k: ''` or below a deeper new
 	 * `- 1` (found by fuzzing). The new key goes below them, where the old last value keeps
 	 * them as they are. */
-	size_t from = at_line_start ? pos - 1 : pos, past = past_tab_lines(d, from, NULL);
+	size_t from = at_line_start && pos > 0 ? pos - 1 : pos, past = past_tab_lines(d, from, NULL);
 
 	if (past != from) {
 		pos = past;
