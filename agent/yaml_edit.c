@@ -2270,6 +2270,30 @@ static int parse_value(const char *value, struct yaml_edit_doc **vdoc, char *err
 	return 0;
 }
 
+/* How many lists and mappings nest at the deepest point of value document `vd` (0 for a scalar). */
+static unsigned value_depth(const struct yaml_edit_doc *vd)
+{
+	unsigned depth = 0;
+
+	for (size_t i = 0; i < vd->n_nodes; i++)
+		if (vd->nodes[i].kind == YAML_EDIT_MAPPING || vd->nodes[i].kind == YAML_EDIT_SEQUENCE)
+			if (vd->nodes[i].depth + 1 > depth)
+				depth = vd->nodes[i].depth + 1;
+	return depth;
+}
+
+/* Refuses an edit whose result would nest `outer` lists and mappings (those around the place
+ * written, and the new mappings of the path) and `inner` ones (the value) deeper than
+ * YAML_EDIT_MAX_DEPTH: the result could not be parsed again (found by fuzzing: a value 60
+ * lists deep set at a.b.c). */
+static int check_depth(unsigned outer, unsigned inner, const char *path, char *err, size_t errlen)
+{
+	if (outer + inner > YAML_EDIT_MAX_DEPTH)
+		return ye_fail(err, errlen, -EINVAL, "%s: the result would nest %u levels, more than %u", path,
+			       outer + inner, YAML_EDIT_MAX_DEPTH);
+	return 0;
+}
+
 int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char *value, unsigned flags, char **out,
 		  size_t *out_len, struct yaml_edit_span *span, char *err, size_t errlen)
 {
@@ -2315,7 +2339,9 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 	if (rc < 0)
 		goto done;
 	if (matched == n) {
-		rc = check_anchors(doc, node_at(doc, node), false, path, err, errlen);
+		rc = check_depth(node_at(doc, node)->depth, value_depth(vdoc), path, err, errlen);
+		if (rc == 0)
+			rc = check_anchors(doc, node_at(doc, node), false, path, err, errlen);
 		if (rc == 0)
 			rc = replace_node(doc, node, &v, &r, out, out_len, span, err, errlen);
 		goto done;
@@ -2339,7 +2365,9 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 					   .nwrap = n - matched,
 					   .root = true};
 
-			rc = check_anchors(doc, p, false, path, err, errlen);
+			rc = check_depth(p->depth + (unsigned)(n - matched), value_depth(vdoc), path, err, errlen);
+			if (rc == 0)
+				rc = check_anchors(doc, p, false, path, err, errlen);
 			if (rc == 0)
 				rc = replace_node(doc, node, &w, &r, out, out_len, span, err, errlen);
 			goto done;
@@ -2357,6 +2385,10 @@ int yaml_edit_set(const struct yaml_edit_doc *doc, const char *path, const char 
 	}
 	struct ye_val w = {.doc = v.doc, .node = v.node, .wrap = comps + matched, .nwrap = n - matched, .root = true};
 
+	/* p, then a mapping for each path component after the new key */
+	rc = check_depth((p ? p->depth : 0) + (unsigned)(n - matched), value_depth(vdoc), path, err, errlen);
+	if (rc < 0)
+		goto done;
 	rc = insert_key(doc, node, &w, &r, out, out_len, span, err, errlen);
 done:
 	free(b.p);

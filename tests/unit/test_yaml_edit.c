@@ -670,6 +670,62 @@ START_TEST(set_refuses_values_it_cannot_write_keeping_their_meaning)
 }
 END_TEST
 
+/* A flow list `levels` deep around "1" ("[[1]]" for 2), in a static buffer. */
+static const char *nested_list(unsigned levels)
+{
+	static char buf[2 * YAML_EDIT_MAX_DEPTH + 8];
+	size_t n = 0;
+
+	ck_assert_uint_le(levels, YAML_EDIT_MAX_DEPTH + 1);
+	for (unsigned i = 0; i < levels; i++)
+		buf[n++] = '[';
+	buf[n++] = '1';
+	for (unsigned i = 0; i < levels; i++)
+		buf[n++] = ']';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Whether setting `path` of `text` to a list `levels` deep succeeds and reads back as one. */
+static void set_depth_ok(const char *text, const char *path, unsigned levels)
+{
+	struct yaml_edit_doc *doc = parse_ok(text), *res = NULL;
+	char err[YAML_EDIT_ERR_MAX] = "", *out = NULL;
+	const struct yaml_edit_node *n;
+	size_t len;
+	int rc = yaml_edit_set(doc, path, nested_list(levels), 0, &out, &len, NULL, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "set %s to %u levels: %d %s", path, levels, rc, err);
+	ck_assert_msg(yaml_edit_parse(out, len, &res, err, sizeof(err)) == 0, "result does not parse: %s", err);
+	ck_assert_int_eq(yaml_edit_lookup(res, path, &n, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < levels; i++) {
+		ck_assert_int_eq(n->kind, YAML_EDIT_SEQUENCE);
+		n = yaml_edit_first(res, n);
+	}
+	ck_assert_str_eq(n->value, "1");
+	yaml_edit_free(res);
+	free(out);
+	yaml_edit_free(doc);
+}
+
+/* set-value-nested-past-max-depth: the result may nest YAML_EDIT_MAX_DEPTH lists and mappings, no more;
+ * before, the renderer cut the value short there and the set succeeded */
+START_TEST(set_refuses_nesting_too_deep)
+{
+	/* replacing a value of the root mapping: 1 level around it */
+	set_depth_ok("a: 1\n", "a", YAML_EDIT_MAX_DEPTH - 1);
+	set_refused("a: 1\n", "a", nested_list(YAML_EDIT_MAX_DEPTH), -EINVAL, "a: the result would nest 65 levels");
+	/* new keys: a mapping for each of a, b and c */
+	set_depth_ok("", "a.b.c", YAML_EDIT_MAX_DEPTH - 3);
+	set_refused("", "a.b.c", nested_list(YAML_EDIT_MAX_DEPTH - 2), -EINVAL, "more than 64");
+	set_depth_ok("x: 1\n", "a.b", YAML_EDIT_MAX_DEPTH - 2);
+	set_refused("x: 1\n", "a.b", nested_list(YAML_EDIT_MAX_DEPTH - 1), -EINVAL, "more than 64");
+	/* `a:` with no value becomes a mapping */
+	set_depth_ok("a:\n", "a.b", YAML_EDIT_MAX_DEPTH - 2);
+	set_refused("a:\n", "a.b", nested_list(YAML_EDIT_MAX_DEPTH - 1), -EINVAL, "more than 64");
+}
+END_TEST
+
 START_TEST(set_handles_odd_layouts)
 {
 	/* set-empty-value-flow-map-next-line */
@@ -1107,6 +1163,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, unset_refuses_missing_keys_and_anchor_holders);
 	tcase_add_test(tc, set_refuses_values_it_cannot_write_keeping_their_meaning);
 	tcase_add_test(tc, set_handles_odd_layouts);
+	tcase_add_test(tc, set_refuses_nesting_too_deep);
 	tcase_add_test(tc, unset_handles_odd_layouts);
 	tcase_add_test(tc, seed_check_accepts_addresses_and_host_names);
 	tcase_add_test(tc, seed_check_refuses_shell_metacharacters_and_bad_forms);
