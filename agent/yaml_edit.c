@@ -1868,16 +1868,24 @@ static bool tab_in_blank_lines_after(const struct yaml_edit_doc *d, size_t pos)
 	return past_tab_lines(d, pos, NULL) != pos;
 }
 
+/* The length of the text in `b` without the line breaks that end it. */
+static size_t len_before_line_breaks(const struct ye_buf *b)
+{
+	size_t n = b->len;
+
+	while (n > 0 && (b->p[n - 1] == '\n' || b->p[n - 1] == '\r'))
+		n--;
+	return n;
+}
+
 /* Whether the text in `b` (before a final line break) ends in a plain scalar, the only value that
  * a blank line holding a tab may follow: after a quoted, flow or empty value (`k: ''`, `k: []`,
  * `k:`) libyaml reads the tab as indentation and refuses the document (found by fuzzing). A plain
  * scalar ending in a quote is taken for a quoted one: a refusal, never a broken file. */
 static bool ends_in_plain(const struct ye_buf *b)
 {
-	size_t n = b->len;
+	size_t n = len_before_line_breaks(b);
 
-	while (n > 0 && (b->p[n - 1] == '\n' || b->p[n - 1] == '\r'))
-		n--;
 	return n > 0 && b->p[n - 1] != '\0' && !strchr("'\"]}: \t", b->p[n - 1]);
 }
 
@@ -1886,11 +1894,9 @@ static bool ends_in_plain(const struct ye_buf *b)
  * a key (`  - a: 1`, `    c: y`), else that of the last "- " (`  - 1`), else that of the text. */
 static unsigned last_block_column(const struct ye_buf *b, unsigned col0)
 {
-	size_t n = b->len, i;
+	size_t n = len_before_line_breaks(b), i;
 	unsigned col, dash = UINT_MAX;
 
-	while (n > 0 && (b->p[n - 1] == '\n' || b->p[n - 1] == '\r'))
-		n--;
 	for (i = n; i > 0 && b->p[i - 1] != '\n'; i--)
 		;
 	col = i == 0 ? col0 : 0;
