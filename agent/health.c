@@ -516,7 +516,8 @@ void health_update_version(struct health *h, const struct nt_version *v)
 
 void health_update_describecluster(struct health *h, const struct nt_describecluster *dc)
 {
-	bool changed = h->schema_versions != dc->schema_versions;
+	/* The first cluster name, or a new one, is node identity the controller must see at once. */
+	bool changed = h->schema_versions != dc->schema_versions || strcmp(h->cluster_name, dc->name) != 0;
 
 	copy_str(h->cluster_name, sizeof h->cluster_name, dc->name);
 	h->schema_versions = dc->schema_versions;

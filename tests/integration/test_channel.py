@@ -68,10 +68,15 @@ class Session(ChannelCase):
         rep = self.ctl.wait("health", {"node": {"host_id": "8d5ed9f4-0c2a-4b6e-9b1e-3f0a4c2d7e11"}}, timeout=10)
         first = self.ctl.records("health")[0]
         self.assertLess(first["_at"] - t_hello, 2000)
-        wait_for(lambda: len(self.ctl.records("health")[-1]["health"].get("ring", [])) == 6, 10, "ring in a report")
+        # The ring, the version and the cluster name come from separate nodetool calls, each of which
+        # sends a report when it first answers: wait for the report that carries them all.
+        keys = ("host_id", "address", "datacenter", "rack", "cluster_name", "cassandra_version", "hostname")
+        wait_for(lambda: len(self.ctl.records("health")[-1]["health"].get("ring", [])) == 6 and
+                 all(self.ctl.records("health")[-1]["health"]["node"].get(k) for k in keys), 10,
+                 "ring, version and cluster name in a report")
         rep = self.ctl.records("health")[-1]["health"]
         st = self.env.status()
-        for k in ("host_id", "address", "datacenter", "rack", "cluster_name", "cassandra_version", "hostname"):
+        for k in keys:
             self.assertEqual(rep["node"].get(k, ""), st["node"][k], k)
         py_ring = sorted((p["address"], p["datacenter"], p["rack"], p["status"], p["host_id"]) for p in rep["ring"])
         c_ring = sorted((p["address"], p["datacenter"], p["rack"], p["status"], p["host_id"]) for p in st["ring"])

@@ -244,6 +244,31 @@ START_TEST(version_document_and_cache_follow_updates)
 }
 END_TEST
 
+/* Node identity learnt from nodetool is sent to the controller at once: the first version and
+ * cluster name each count as a change, the same values again do not. */
+START_TEST(first_version_and_cluster_name_are_changes)
+{
+	struct nt_version v = {.major = 4, .minor = 1, .patch = 8};
+	struct nt_describecluster dc = {.schema_versions = 1};
+	int before;
+
+	snprintf(v.release_version, sizeof v.release_version, "4.1.8");
+	before = changes;
+	health_update_version(h, &v);
+	ck_assert_int_eq(changes, before + 1);
+	health_update_version(h, &v);
+	ck_assert_int_eq(changes, before + 1);
+
+	health_update_describecluster(h, &dc);
+	before = changes;
+	snprintf(dc.name, sizeof dc.name, "Test Cluster");
+	health_update_describecluster(h, &dc);
+	ck_assert_int_eq(changes, before + 1);
+	health_update_describecluster(h, &dc);
+	ck_assert_int_eq(changes, before + 1);
+}
+END_TEST
+
 START_TEST(ring_has_datacenter)
 {
 	set_ring("x", 'U', 'U');
@@ -267,6 +292,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, condition_since_is_kept_while_it_holds);
 	tcase_add_test(tc, events_keep_the_last_two_hundred);
 	tcase_add_test(tc, version_document_and_cache_follow_updates);
+	tcase_add_test(tc, first_version_and_cluster_name_are_changes);
 	tcase_add_test(tc, ring_has_datacenter);
 	suite_add_tcase(s, tc);
 	return s;
