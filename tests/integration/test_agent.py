@@ -198,7 +198,8 @@ class NodetoolFaults(unittest.TestCase):
 
     def test_hanging_nodetool_is_killed_at_the_timeout_and_the_socket_keeps_answering(self):
         self.set_fault("hang")
-        self.env.write_config(nodetool_timeout="2s")
+        # The reply bound below is half the hang, whatever CA_TIME_SCALE.
+        self.env.write_config(nodetool_timeout="%ds" % max(2, round(2 * TIME_SCALE)))
         self.env.start_agent()
         # While nodetool hangs, status replies come at once.
         for _ in range(20):
