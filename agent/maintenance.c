@@ -108,13 +108,14 @@ struct maintenance {
 	bool allow_minor, allow_major;
 	char reason[256];
 	char boot_id[64];
-	bool reboot_called;
+	bool reboot_called; /* journaled before logind's Reboot is called: never a second call */
 	int64_t phase_since;
 	int64_t recovering_since;
 	char detail[320];
 	bool release_pending, release_success;
 	char version_before[32];
 	bool patch_failed; /* the patch failed: recover Cassandra, then STUCK */
+	bool reboot_due;   /* reboot_called was journaled by this process: Reboot may be called once */
 
 	/* a queued controller request */
 	bool queued;
@@ -430,7 +431,7 @@ static void send_release(struct maintenance *m)
 	m->lease_id[0] = '\0';
 	m->epoch = 0;
 	m->blockers.n = 0;
-	m->reboot_called = false;
+	m->reboot_called = m->reboot_due = false;
 	m->boot_id[0] = '\0';
 	set_phase(m, PH_IDLE, "%s", "");
 }
@@ -703,9 +704,8 @@ static void reboot_cb(void *data, int err, const char *errmsg)
 		stuck(m, "logind Reboot failed: %s", errmsg);
 		return;
 	}
+	/* reboot_called was journaled before the call; the machine goes down. */
 	log_notice("maintenance", "reboot requested for lease %s", m->lease_id);
-	m->reboot_called = true;
-	journal_write(m); /* no further effect: the machine goes down */
 }
 
 /* ---- recovery --------------------------------------------------------------------------- */
@@ -986,18 +986,30 @@ static void step(struct maintenance *m)
 			set_phase(m, PH_RECOVERING, "rebooted");
 			return;
 		}
-		if (m->reboot_called) {
-			if (now - m->phase_since > (int64_t)m->cfg->maintenance.healthy_timeout_ms)
-				stuck(m, "the reboot asked for did not happen");
-			return; /* waiting for the machine to go down; never a second reboot */
+		if (!m->reboot_called) {
+			/* Write ahead: once the journal says the reboot was asked for, an agent killed
+			 * around the call never asks again (at worst it waits, then STUCK). */
+			m->reboot_called = true;
+			m->reboot_due = true;
+			if (journal_write(m) < 0) {
+				m->reboot_called = m->reboot_due = false;
+				stuck(m, "%s", "cannot write the maintenance journal before the reboot");
+			}
+			return; /* journal_cb steps again */
 		}
-		if (!ensure_sysd(m))
+		if (m->reboot_due) {
+			if (!ensure_sysd(m))
+				return;
+			if (sysd_reboot(m->sysd, reboot_cb, m) == 0) {
+				m->reboot_due = false;
+				m->pending++;
+				m->busy = true;
+			}
 			return;
-		if (sysd_reboot(m->sysd, reboot_cb, m) == 0) {
-			m->pending++;
-			m->busy = true;
 		}
-		return;
+		if (now - m->phase_since > (int64_t)m->cfg->maintenance.healthy_timeout_ms)
+			stuck(m, "the reboot asked for did not happen");
+		return; /* waiting for the machine to go down; never a second reboot */
 	}
 	case PH_STARTING:
 		if (!ensure_sysd(m))
