@@ -32,6 +32,9 @@ PROJECT_ROOT = os.environ.get("PROJECT_ROOT", os.path.abspath(os.path.join(HERE,
 CONTROLLER_PY = os.path.join(HERE, "controller.py")
 MAKE_CERTS = os.path.join(PROJECT_ROOT, "tests", "certs", "make_certs.sh")
 PY = "/usr/bin/python3"
+# Waits are multiplied by CA_TIME_SCALE, as tests/integration/harness.py's are (a sanitized or
+# valgrind build is slower); unset, it is 1.
+TIME_SCALE = float(os.environ.get("CA_TIME_SCALE") or 1)
 
 
 class ControllerError(AssertionError):
@@ -295,7 +298,9 @@ class Controller:
         """Waits for a received envelope with body `type` whose body matches `match` (subset
         match; keys starting with "_" and "seq" are checked on the record itself). Considers
         everything received since the controller started (or since `since`, unix ms); with
-        count=N returns the N-th match. Raises ControllerTimeout."""
+        count=N returns the N-th match. Raises ControllerTimeout. `timeout` (s) is scaled by
+        CA_TIME_SCALE."""
+        timeout *= TIME_SCALE
         req = {"op": "wait", "type": type, "match": match or {}, "timeout": timeout, "count": count}
         if conn is not None:
             req["conn"] = conn
@@ -309,6 +314,7 @@ class Controller:
         return reply["envelope"]
 
     def wait_event(self, event, match=None, timeout=10, count=1, since=None):
+        timeout *= TIME_SCALE
         req = {"op": "wait_event", "event": event, "match": match or {}, "timeout": timeout, "count": count}
         if since is not None:
             req["since"] = since

@@ -5,6 +5,7 @@ systemd template (tests/doubles/mockbus.py), the CQL responder, the fake nodetoo
 cluster-state file, and cassandra-agent with NOTIFY_SOCKET pointing at a datagram socket the
 harness reads. Processes are ended by PID; every wait is bounded.
 """
+import fcntl
 import json
 import os
 import shutil
@@ -140,13 +141,17 @@ class Env:
                        timeout=10)
 
     def edit_state(self, fn):
-        with open(self.state) as f:
-            st = json.load(f)
-        fn(st)
-        tmp = self.state + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(st, f)
-        os.replace(tmp, self.state)
+        # Under fake_nodetool's exclusive lock: its snapshot, clearsnapshot, drain and `times`
+        # faults rewrite the same file, and either side's change would otherwise be lost.
+        with open(self.state + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with open(self.state) as f:
+                st = json.load(f)
+            fn(st)
+            tmp = self.state + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(st, f)
+            os.replace(tmp, self.state)
 
     def nodetool_calls(self, sub=None):
         try:

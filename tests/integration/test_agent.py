@@ -61,11 +61,14 @@ class AgentLifecycle(unittest.TestCase):
             for n in st["nodes"]:
                 if n["address"] == "10.0.2.22":
                     n["status"] = "D"
+        calls0 = self.env.nodetool_calls("status")
         self.env.edit_state(down)
-        t0 = time.monotonic()
         st = wait_for(lambda: (lambda s: s if peer(s, "10.0.2.22")["status"] == "PEER_STATUS_DOWN"
-                               and s["conditions"] else None)(self.env.status()), 5, "peer down")
-        self.assertLess(time.monotonic() - t0, 3.5)  # one interval (1 s) plus a nodetool round
+                               and s["conditions"] else None)(self.env.status()), 15, "peer down")
+        # Within one interval, counted in nodetool rounds rather than seconds (a loaded machine
+        # stretches rounds): the call in flight at the edit may have read the old state, the next
+        # one shows the peer down, and one more may have started while this test looked.
+        self.assertLessEqual(self.env.nodetool_calls("status") - calls0, 3)
         cond = [c for c in st["conditions"] if c["code"] == "PEER_DOWN"]
         self.assertEqual(len(cond), 1)
         self.assertEqual(cond[0]["subject"], "10.0.2.22")
@@ -112,12 +115,18 @@ class AgentLifecycle(unittest.TestCase):
 
     def test_watchdog_is_kicked_at_half_the_interval(self):
         self.env.start_agent(extra_env={"WATCHDOG_USEC": "400000"})
+        self.env.notify.poll()
         self.env.notify.messages.clear()
+        t0 = time.monotonic()
         time.sleep(1.5)
         self.env.notify.poll()
+        elapsed = time.monotonic() - t0
         kicks = self.env.notify.messages.count("WATCHDOG=1")
-        self.assertGreaterEqual(kicks, 5)  # every 200 ms
-        self.assertLessEqual(kicks, 9)
+        # Every 200 ms: about elapsed / 0.2 kicks (one may have been queued before the clear).
+        # The lower bound leaves room for a loop held up by a loaded machine and stays above
+        # 2.5 kicks/s, one per whole interval, which is where systemd would kill the agent.
+        self.assertGreaterEqual(kicks, int(0.6 * elapsed / 0.2))
+        self.assertLessEqual(kicks, int(elapsed / 0.2) + 2)
 
     def test_socket_gets_the_configured_group(self):
         import grp

@@ -213,7 +213,9 @@ class Guards(Node):
         if self.lease()["phase"] == "REQUESTED":
             self.ctl.send({"lease_grant": {"lease_id": req["lease_id"], "epoch": 9}})
         st = self.wait_phase("GRANTED")
-        time.sleep(4)
+        # The blocker check after the grant names the down node; it never drains meanwhile.
+        wait_for(lambda: "not draining" in self.lease()["detail"], 15, "the check after the grant")
+        time.sleep(3)
         self.assertEqual(self.calls("drain"), 0)
         st = self.lease()
         self.assertEqual(st["phase"], "GRANTED")
@@ -289,7 +291,8 @@ class UpgradePolicy(Node):
 
     def set_version(self, v):
         self.nodetool("fake-set-cluster", "version=%s" % v)
-        wait_for(lambda: self.env.ctl("version")["cassandra_version"] == v, 40, "agent sees %s" % v)
+        # The agent reads `nodetool version` every 10th round (or when gossip restarts).
+        wait_for(lambda: self.env.ctl("version")["cassandra_version"] == v, 60, "agent sees %s" % v)
 
     def test_minor_and_major_upgrades_need_their_flags(self):
         self.start()

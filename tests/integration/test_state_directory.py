@@ -219,15 +219,22 @@ class Full(StateDirectoryCase):
         self.start_agent(extra="snapshots: { interval: 2s, retention: 1h, tag_prefix: agent, min_free_disk: 1% }")
         wait_for(lambda: self.env.status()["snapshots"]["last_result"] == "ok", 15, "a first snapshot")
         record = os.path.join(self.state_dir, "snapshots.state")
-        record_before = read(record)
         filler = self.fill()
-        snaps = self.env.nodetool_calls("snapshot")
+        # A slot persisted just before the disk filled may still be taken: count from the first
+        # slot refused, then check that the next refused slot takes nothing and writes nothing.
         st = wait_for(lambda: (lambda s: s if s["last_result"] == "failed" else None)(self.env.status()["snapshots"]),
                       15, "a failed slot")
         self.assertIn("cannot persist the snapshot slot", st["last_reason"])
+        # Slots run one at a time: a slot persisted before the disk filled has made its call by now.
+        snaps = self.env.nodetool_calls("snapshot")
+        record_before = read(record)
         c = wait_for(lambda: [c for c in self.state_conditions() if "snapshots.state" in c["subject"]], 10,
                      "STATE_DIRECTORY_FAILED for snapshots.state")
         self.assertIn("No space left on device", c[0]["message"])
+        st2 = wait_for(lambda: (lambda s: s if s["last_result"] == "failed" and
+                                s["last_attempt_unix_ms"] > st["last_attempt_unix_ms"] else None)(
+                                    self.env.status()["snapshots"]), 15, "another failed slot")
+        self.assertIn("cannot persist the snapshot slot", st2["last_reason"])
         self.assertEqual(self.env.nodetool_calls("snapshot"), snaps)  # not taken without its slot on disk
         self.assertEqual(read(record), record_before)
         wait_for(lambda: len(self.env.status()["ring"]) == 6, 10, "still serving")
