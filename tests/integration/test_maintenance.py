@@ -123,6 +123,29 @@ class RollingReboot(Node):
         events = [e["message"] for e in self.env.ctl("events")["events"] if e["kind"] == "lease"]
         self.assertTrue(any("RECOVERING -> RELEASED" in m for m in events), events)
 
+    def test_killed_while_logind_reboot_is_in_flight_it_never_asks_again(self):
+        self.start()
+        # logind answers Reboot 3 s late (dbusmock logs the call first, then runs this code).
+        subprocess.run(["busctl", "--address=" + self.env.bus_address, "call", "org.freedesktop.login1",
+                        "/org/freedesktop/login1", "org.freedesktop.DBus.Mock", "AddMethod", "sssss",
+                        "org.freedesktop.login1.Manager", "Reboot", "b", "", "import time; time.sleep(3)"],
+                       check=True, capture_output=True, timeout=10)
+        log = os.path.join(self.env.dir, "bus", "logind.log")
+
+        def asked():
+            with open(log) as f:
+                return sum(1 for line in f if " Reboot " in line)
+        open(self.sentinel, "w").close()
+        self.grant()
+        wait_for(lambda: asked() == 1, 20, "logind Reboot asked")
+        # Killed before logind's reply: the journal already says the reboot was asked for.
+        self.env.agent.kill()
+        self.env.agent.wait()
+        self.env.start_agent()
+        self.wait_phase("REBOOTING")
+        time.sleep(5)  # past the slow reply: a second call would be logged by now
+        self.assertEqual(asked(), 1)
+
     def test_sentinel_still_present_after_the_reboot_is_stuck_and_never_reboots_again(self):
         self.start()
         open(self.sentinel, "w").close()
