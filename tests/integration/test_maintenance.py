@@ -65,8 +65,12 @@ class Node(unittest.TestCase):
         return self.env.ctl("lease")
 
     def wait_phase(self, phase, timeout=20):
-        return wait_for(lambda: (lambda l: l if l["phase"] == phase else None)(self.lease()), timeout,
-                        "phase %s (now %s)" % (phase, self.lease()))
+        try:
+            return wait_for(lambda: (lambda l: l if l["phase"] == phase else None)(self.lease()), timeout,
+                            "phase %s" % phase)
+        except AssertionError as e:
+            # The agent's log says why it did not get there (it goes with the temp dir).
+            raise AssertionError("%s; now %s; agent log:\n%s" % (e, self.lease(), self.env.log()[-4000:])) from None
 
     def grant(self, epoch=7):
         """Grants the pending request unless the controller already did."""
@@ -183,6 +187,7 @@ class RollingReboot(Node):
         with open(script, "w") as f:
             f.write("#!/bin/sh\necho patched >> %s\nsleep 3\n" % self.patch_log)
         os.chmod(script, 0o755)
+        self.healthy_timeout = "120s"  # RECOVERING lasts until the test brings Cassandra back
         self.start(patch_command=script)
         self.ctl.push({"id": "m1", "maintenance": {"kind": "MAINTENANCE_KIND_PATCH_OS", "reason": "test"}})
         req = self.grant()
@@ -199,12 +204,16 @@ class RollingReboot(Node):
         self.env.start_agent()
         time.sleep(3)
         self.assertEqual(self.reboot_calls(), 1)
-        self.simulate_reboot()
-        # Killed while recovering: resumes and only releases after the recovery check.
+        # Killed while recovering: resumes and only releases after the recovery check. Cassandra
+        # comes back only after the kill, so RECOVERING cannot pass before the test sees it.
+        self.simulate_reboot(come_back=False)
         self.wait_phase("RECOVERING")
         self.env.agent.kill()
         self.env.agent.wait()
         self.env.start_agent()
+        self.assertEqual(self.ctl.records("lease_release"), [])
+        self.env.unit("start")
+        self.nodetool("fake-set", "status=U", "drained=false", "gossip=true", "binary=true")
         rel = self.ctl.wait("lease_release", timeout=30)["lease_release"]
         self.assertEqual(rel["lease_id"], req["lease_id"])
         self.assertTrue(rel["success"])
