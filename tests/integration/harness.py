@@ -124,6 +124,7 @@ class Env:
         line = p.stdout.readline().strip()
         assert line.startswith("READY "), "mockbus did not start: %r" % line
         self.bus_address = line.split(" ", 1)[1]
+        self.bus_dir = busdir
         self.bus_proc = p
         return self.bus_address
 

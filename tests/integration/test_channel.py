@@ -71,10 +71,9 @@ class Session(ChannelCase):
         # The ring, the version and the cluster name come from separate nodetool calls, each of which
         # sends a report when it first answers: wait for the report that carries them all.
         keys = ("host_id", "address", "datacenter", "rack", "cluster_name", "cassandra_version", "hostname")
-        wait_for(lambda: len(self.ctl.records("health")[-1]["health"].get("ring", [])) == 6 and
-                 all(self.ctl.records("health")[-1]["health"]["node"].get(k) for k in keys), 10,
-                 "ring, version and cluster name in a report")
-        rep = self.ctl.records("health")[-1]["health"]
+        rep = wait_for(lambda: (lambda r: r if len(r.get("ring", [])) == 6 and all(r["node"].get(k) for k in keys)
+                                else None)(self.ctl.records("health")[-1]["health"]), 10,
+                       "ring, version and cluster name in a report")
         st = self.env.status()
         for k in keys:
             self.assertEqual(rep["node"].get(k, ""), st["node"][k], k)

@@ -101,9 +101,13 @@ class Node(unittest.TestCase):
         with open(self.boot_id, "w") as f:
             f.write(str(uuid.uuid4()) + "\n")
         if come_back:
-            self.env.unit("start")
-            self.nodetool("fake-set", "status=U", "drained=false", "gossip=true", "binary=true")
+            self.cassandra_comes_back()
         self.env.start_agent()
+
+    def cassandra_comes_back(self):
+        """Cassandra's unit starts and the node is UN, undrained, gossip and CQL on."""
+        self.env.unit("start")
+        self.nodetool("fake-set", "status=U", "drained=false", "gossip=true", "binary=true")
 
 
 class RollingReboot(Node):
@@ -134,7 +138,8 @@ class RollingReboot(Node):
                         "/org/freedesktop/login1", "org.freedesktop.DBus.Mock", "AddMethod", "sssss",
                         "org.freedesktop.login1.Manager", "Reboot", "b", "", "import time; time.sleep(3)"],
                        check=True, capture_output=True, timeout=10)
-        log = os.path.join(self.env.dir, "bus", "logind.log")
+        # Counted in logind.log, not with reboot_calls(): its GetMethodCalls waits behind the sleep.
+        log = os.path.join(self.env.bus_dir, "logind.log")
 
         def asked():
             with open(log) as f:
@@ -212,8 +217,7 @@ class RollingReboot(Node):
         self.env.agent.wait()
         self.env.start_agent()
         self.assertEqual(self.ctl.records("lease_release"), [])
-        self.env.unit("start")
-        self.nodetool("fake-set", "status=U", "drained=false", "gossip=true", "binary=true")
+        self.cassandra_comes_back()
         rel = self.ctl.wait("lease_release", timeout=30)["lease_release"]
         self.assertEqual(rel["lease_id"], req["lease_id"])
         self.assertTrue(rel["success"])
